@@ -1,0 +1,200 @@
+/* The YAML config (format in attn_config.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn/attn_config.h"
+#include "internal.h"
+#include "yaml_doc.h"
+
+static const char *const top_keys[] = {"reference", "backends", NULL};
+static const char *const backend_keys[] = {"name", "plugin", "options", NULL};
+
+void attn_config_free(attn_config *config) {
+    if (!config) return;
+    for (uint32_t n = 0; n < config->backend_count; ++n) {
+        attn_backend_spec *spec = &config->backends[n];
+        free(spec->name);
+        free(spec->plugin);
+        free(spec->plugin_path);
+        free(spec->resolve_error);
+        for (uint32_t o = 0; o < spec->option_count; ++o) {
+            free((char *)spec->options[o].key);
+            free((char *)spec->options[o].value);
+        }
+        free(spec->options);
+    }
+    free(config->backends);
+    free(config->reference);
+    free(config->source);
+    free(config);
+}
+
+static attn_status parse_options(attn_yaml *y, yaml_node_t *node, attn_backend_spec *spec, attn_error *err) {
+    attn_status st = attn_yaml_expect_mapping(y, node, "options", err);
+    if (st != ATTN_OK) return st;
+    size_t count = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    spec->options = calloc(count ? count : 1, sizeof *spec->options);
+    if (!spec->options) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; ++pair) {
+        yaml_node_t *key = attn_yaml_get(y, pair->key), *value = attn_yaml_get(y, pair->value);
+        const char *key_text, *value_text;
+        st = attn_yaml_string(y, key, "options", &key_text, err);
+        if (st == ATTN_OK) st = attn_yaml_string(y, value, key_text, &value_text, err);
+        if (st != ATTN_OK) return st;
+        attn_option *opt = &spec->options[spec->option_count];
+        opt->key = strdup(key_text);
+        opt->value = strdup(value_text);
+        spec->option_count++; /* counted before the check so that free() releases both */
+        if (!opt->key || !opt->value) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    }
+    return ATTN_OK;
+}
+
+static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *config_dir, attn_backend_spec *spec,
+                                 attn_error *err) {
+    attn_status st = attn_yaml_expect_mapping(y, node, "a backend entry", err);
+    if (st != ATTN_OK) return st;
+    spec->line = (int32_t)node->start_mark.line + 1;
+    yaml_node_t *plugin_node = NULL;
+    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; ++pair) {
+        yaml_node_t *key = attn_yaml_get(y, pair->key), *value = attn_yaml_get(y, pair->value);
+        const char *k = (const char *)key->data.scalar.value, *text;
+        if (!strcmp(k, "name") || !strcmp(k, "plugin")) {
+            st = attn_yaml_string(y, value, k, &text, err);
+            if (st != ATTN_OK) return st;
+            if (!text[0]) return attn_yaml_fail(y, value, k, err, "must not be empty");
+            char **slot = !strcmp(k, "name") ? &spec->name : &spec->plugin;
+            *slot = strdup(text);
+            if (!*slot) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+            if (!strcmp(k, "plugin")) plugin_node = value;
+        } else if (!strcmp(k, "options")) {
+            st = parse_options(y, value, spec, err);
+            if (st != ATTN_OK) return st;
+        } else {
+            return attn_yaml_unknown_key(y, key, backend_keys, err);
+        }
+    }
+    if (!spec->name) return attn_yaml_fail(y, node, "name", err, "missing: every backend needs a name");
+    if (!spec->plugin) return attn_yaml_fail(y, node, "plugin", err, "missing: backend '%s' names no plugin file", spec->name);
+    char path[PATH_MAX];
+    attn_error resolve_err;
+    if (attn_plugin_resolve(spec->plugin, config_dir, path, sizeof path, &resolve_err) != ATTN_OK)
+        return attn_yaml_fail(y, plugin_node, "plugin", err, "backend '%s': %s", spec->name, resolve_err.message);
+    spec->plugin_path = strdup(path);
+    if (!spec->plugin_path) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    return ATTN_OK;
+}
+
+static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_config *config, attn_error *err) {
+    yaml_node_t *root = attn_yaml_root(y);
+    attn_status st = attn_yaml_expect_mapping(y, root, "the config", err);
+    if (st != ATTN_OK) return st;
+    yaml_node_t *backends = NULL, *reference = NULL;
+    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; ++pair) {
+        yaml_node_t *key = attn_yaml_get(y, pair->key);
+        const char *k = (const char *)key->data.scalar.value;
+        if (!strcmp(k, "backends")) backends = attn_yaml_get(y, pair->value);
+        else if (!strcmp(k, "reference")) reference = attn_yaml_get(y, pair->value);
+        else return attn_yaml_unknown_key(y, key, top_keys, err);
+    }
+    if (!backends) return attn_yaml_fail(y, root, "backends", err, "missing: the config names no backends");
+    if (backends->type != YAML_SEQUENCE_NODE || backends->data.sequence.items.top == backends->data.sequence.items.start)
+        return attn_yaml_fail(y, backends, "backends", err, "expected a non-empty list of backend entries");
+    size_t count = (size_t)(backends->data.sequence.items.top - backends->data.sequence.items.start);
+    config->backends = calloc(count, sizeof *config->backends);
+    if (!config->backends) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    for (yaml_node_item_t *item = backends->data.sequence.items.start; item < backends->data.sequence.items.top; ++item) {
+        attn_backend_spec *spec = &config->backends[config->backend_count++];
+        st = parse_backend(y, attn_yaml_get(y, *item), config_dir, spec, err);
+        if (st != ATTN_OK) return st;
+        for (uint32_t other = 0; other + 1 < config->backend_count; ++other)
+            if (!strcmp(config->backends[other].name, spec->name))
+                return attn_yaml_fail(y, attn_yaml_get(y, *item), "name", err, "backend '%s' is named twice (first at line %d)",
+                                      spec->name, config->backends[other].line);
+    }
+    const char *reference_name = "sdpa-ref";
+    if (reference) {
+        st = attn_yaml_string(y, reference, "reference", &reference_name, err);
+        if (st != ATTN_OK) return st;
+    }
+    int found = 0;
+    for (uint32_t n = 0; n < config->backend_count; ++n) found |= !strcmp(config->backends[n].name, reference_name);
+    if (!found)
+        return attn_yaml_fail(y, reference ? reference : root, "reference", err,
+                              "'%s' is not one of the configured backends; the reference computes golden and baseline",
+                              reference_name);
+    config->reference = strdup(reference_name);
+    if (!config->reference) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    return ATTN_OK;
+}
+
+attn_status attn_config_parse(const char *text, size_t length, const char *source, const char *config_dir,
+                              attn_config **out, attn_error *err) {
+    *out = NULL;
+    attn_config *config = calloc(1, sizeof *config);
+    if (!config || !(config->source = strdup(source))) {
+        free(config);
+        return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    }
+    attn_yaml y;
+    attn_status st = attn_yaml_load(&y, text, length, config->source, err);
+    if (st == ATTN_OK) {
+        st = parse_config(&y, config_dir, config, err);
+        attn_yaml_free(&y);
+    }
+    if (st != ATTN_OK) {
+        attn_config_free(config);
+        return st;
+    }
+    *out = config;
+    return ATTN_OK;
+}
+
+/* Reads a whole file; callers free *out. */
+attn_status attn_read_file(const char *path, char **out, size_t *length, attn_error *err) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return attn_error_set(err, ATTN_E_IO, "cannot open %s: %s", path, strerror(errno));
+    char *buffer = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *grown = realloc(buffer, cap);
+            if (!grown) {
+                free(buffer);
+                fclose(file);
+                return attn_error_set(err, ATTN_E_NOMEM, "out of memory reading %s", path);
+            }
+            buffer = grown;
+        }
+        size_t n = fread(buffer + size, 1, 4096, file);
+        size += n;
+        if (n < 4096) break;
+    }
+    int failed = ferror(file);
+    fclose(file);
+    if (failed) {
+        free(buffer);
+        return attn_error_set(err, ATTN_E_IO, "cannot read %s", path);
+    }
+    buffer[size] = '\0';
+    *out = buffer;
+    *length = size;
+    return ATTN_OK;
+}
+
+attn_status attn_config_load(const char *path, attn_config **out, attn_error *err) {
+    *out = NULL;
+    char *text;
+    size_t length;
+    attn_status st = attn_read_file(path, &text, &length, err);
+    if (st != ATTN_OK) return st;
+    char dir[PATH_MAX];
+    attn_dirname(path, dir, sizeof dir);
+    st = attn_config_parse(text, length, path, dir, out, err);
+    free(text);
+    return st;
+}

@@ -1,0 +1,25 @@
+/* Names and sizes of the element types of Q, K, V and O. */
+#include <string.h>
+
+#include "attn/attn_case.h"
+#include "internal.h"
+
+static const char *const long_names[ATTN_DTYPE_COUNT] = {"float32", "float16", "bfloat16"};
+static const char *const short_names[ATTN_DTYPE_COUNT] = {"f32", "f16", "bf16"};
+
+const char *attn_dtype_name(int32_t dtype) {
+    return dtype >= 0 && dtype < ATTN_DTYPE_COUNT ? long_names[dtype] : "unknown";
+}
+
+int32_t attn_dtype_from_name(const char *name) {
+    for (int32_t d = 0; d < ATTN_DTYPE_COUNT; ++d)
+        if (!strcmp(name, long_names[d]) || !strcmp(name, short_names[d])) return d;
+    return -1;
+}
+
+size_t attn_dtype_size(int32_t dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
+
+DLDataType attn_dtype_dl(int32_t dtype) {
+    DLDataType t = {dtype == ATTN_DTYPE_BF16 ? kDLBfloat : kDLFloat, dtype == ATTN_DTYPE_F32 ? 32 : 16, 1};
+    return t;
+}

@@ -1,0 +1,195 @@
+/* Loading a plugin file, negotiating its ABI and wrapping its table as an attn_backend.
+ *
+ * Every failure names the file and says what went wrong in full: the dlerror() text, the
+ * missing symbol, or both ABI versions. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn/attn_host.h"
+#include "internal.h"
+
+struct attn_backend {
+    char *name;
+    char *path;
+    void *handle; /* dlopen handle; dlclose'd after destroy */
+    const attn_plugin_api *api;
+    void *instance;
+};
+
+static void host_log(void *host_context, int32_t level, const char *plugin_name, const char *message) {
+    (void)host_context;
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    if (level < ATTN_LOG_ERROR || level > ATTN_LOG_DEBUG) level = ATTN_LOG_INFO;
+    if (level > attn_log_threshold()) return;
+    fprintf(stderr, "%s: %s: %s\n", plugin_name ? plugin_name : "plugin", names[level], message);
+}
+
+static const attn_host_services host_services = {sizeof(attn_host_services), ATTN_ABI_VERSION, NULL, host_log};
+
+static attn_status negotiate(const char *path, const attn_plugin_api *api, attn_error *err) {
+    if (!api) return attn_error_set(err, ATTN_E_ABI, "%s: the entry point returned success but no table", path);
+    uint32_t v = api->abi_version;
+    if (ATTN_ABI_VERSION_MAJOR_OF(v) != ATTN_ABI_MAJOR || v < ATTN_ABI_FLOOR)
+        return attn_error_set(err, ATTN_E_ABI,
+                              "%s: plugin speaks ABI %u.%u, this host speaks %u.%u and loads %u.%u to %u.x",
+                              path, ATTN_ABI_VERSION_MAJOR_OF(v), ATTN_ABI_VERSION_MINOR_OF(v), ATTN_ABI_MAJOR,
+                              ATTN_ABI_MINOR, ATTN_ABI_VERSION_MAJOR_OF(ATTN_ABI_FLOOR),
+                              ATTN_ABI_VERSION_MINOR_OF(ATTN_ABI_FLOOR), ATTN_ABI_MAJOR);
+    if (api->struct_size < offsetof(attn_plugin_api, synchronize) + sizeof(api->synchronize))
+        return attn_error_set(err, ATTN_E_ABI, "%s: plugin table of %u bytes is smaller than ABI 1.0's %zu", path,
+                              api->struct_size, offsetof(attn_plugin_api, synchronize) + sizeof(api->synchronize));
+    const char *missing = NULL;
+    if (!api->create) missing = "create";
+    else if (!api->destroy) missing = "destroy";
+    else if (!api->device_of) missing = "device_of";
+    else if (!api->check) missing = "check";
+    else if (!api->run) missing = "run";
+    else if (!api->alloc) missing = "alloc";
+    else if (!api->free) missing = "free";
+    else if (!api->copy_to_device) missing = "copy_to_device";
+    else if (!api->copy_to_host) missing = "copy_to_host";
+    else if (!api->synchronize) missing = "synchronize";
+    if (missing)
+        return attn_error_set(err, ATTN_E_ABI, "%s: plugin table leaves the required entry '%s' NULL", path, missing);
+    if (!api->name || !api->name[0])
+        return attn_error_set(err, ATTN_E_ABI, "%s: plugin table has no name", path);
+    return ATTN_OK;
+}
+
+attn_status attn_backend_open(const char *name, const char *plugin_path, const attn_option *options,
+                              uint32_t option_count, attn_backend **out, attn_error *err) {
+    *out = NULL;
+    dlerror();
+    void *handle = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        return attn_error_set(err, ATTN_E_LOAD, "cannot load plugin %s: %s", plugin_path, why ? why : "unknown dlopen error");
+    }
+    dlerror();
+    void *symbol = dlsym(handle, ATTN_PLUGIN_ENTRY_SYMBOL);
+    if (!symbol) {
+        const char *why = dlerror();
+        attn_error_set(err, ATTN_E_LOAD, "%s is not an attention plugin: no symbol '%s' (%s)", plugin_path,
+                       ATTN_PLUGIN_ENTRY_SYMBOL, why ? why : "symbol is NULL");
+        dlclose(handle);
+        return ATTN_E_LOAD;
+    }
+    attn_plugin_entry_fn entry;
+    memcpy(&entry, &symbol, sizeof entry); /* object pointer to function pointer, as POSIX allows */
+
+    char msg[ATTN_MSG_CAP] = "";
+    const attn_plugin_api *api = NULL;
+    attn_status st = entry(ATTN_ABI_VERSION, &host_services, &api, msg, sizeof msg);
+    if (st != ATTN_OK) {
+        attn_error_set(err, st == ATTN_E_ABI ? ATTN_E_ABI : ATTN_E_LOAD, "%s: plugin refused to load (%s): %s (host ABI %u.%u)",
+                       plugin_path, attn_status_name(st), msg[0] ? msg : "no reason given", ATTN_ABI_MAJOR, ATTN_ABI_MINOR);
+        dlclose(handle);
+        return err ? err->status : st;
+    }
+    st = negotiate(plugin_path, api, err);
+    if (st != ATTN_OK) {
+        dlclose(handle);
+        return st;
+    }
+
+    attn_backend *backend = calloc(1, sizeof *backend);
+    char *name_copy = strdup(name ? name : api->name);
+    char *path_copy = strdup(plugin_path);
+    if (!backend || !name_copy || !path_copy) {
+        free(backend);
+        free(name_copy);
+        free(path_copy);
+        dlclose(handle);
+        return attn_error_set(err, ATTN_E_NOMEM, "out of memory opening %s", plugin_path);
+    }
+    backend->name = name_copy;
+    backend->path = path_copy;
+    backend->handle = handle;
+    backend->api = api;
+
+    msg[0] = '\0';
+    st = api->create(&host_services, options, option_count, &backend->instance, msg, sizeof msg);
+    if (st != ATTN_OK) {
+        attn_error_set(err, st, "%s (%s): %s", backend->name, plugin_path, msg[0] ? msg : attn_status_name(st));
+        backend->instance = NULL;
+        attn_backend_close(backend);
+        return st;
+    }
+    *out = backend;
+    return ATTN_OK;
+}
+
+void attn_backend_close(attn_backend *backend) {
+    if (!backend) return;
+    if (backend->instance) backend->api->destroy(backend->instance);
+    if (backend->handle) dlclose(backend->handle);
+    free(backend->name);
+    free(backend->path);
+    free(backend);
+}
+
+const char *attn_backend_name(const attn_backend *backend) { return backend->name; }
+const attn_plugin_api *attn_backend_api(const attn_backend *backend) { return backend->api; }
+uint32_t attn_backend_abi_version(const attn_backend *backend) { return backend->api->abi_version; }
+
+/* Prefixes a plugin's message with the backend name and the call. */
+static attn_status plugin_failure(const attn_backend *backend, const char *call, attn_status st, const char *msg,
+                                  attn_error *err) {
+    return attn_error_set(err, st, "%s: %s: %s", backend->name, call, msg[0] ? msg : attn_status_name(st));
+}
+
+attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->device_of(backend->instance, out, msg, sizeof msg);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "device_of", st, msg, err);
+}
+
+attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err) {
+    attn_status st = attn_problem_validate(problem, err);
+    if (st != ATTN_OK) return st;
+    char msg[ATTN_MSG_CAP] = "";
+    st = backend->api->check(backend->instance, problem, msg, sizeof msg);
+    if (st == ATTN_OK) return ATTN_OK;
+    return attn_error_set(err, st, "%s", msg[0] ? msg : attn_status_name(st));
+}
+
+attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {
+    attn_status st = attn_backend_check(backend, problem, err);
+    if (st != ATTN_OK) return st;
+    char msg[ATTN_MSG_CAP] = "";
+    st = backend->api->run(backend->instance, problem, msg, sizeof msg);
+    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
+    return attn_backend_synchronize(backend, err);
+}
+
+attn_status attn_backend_alloc(attn_backend *backend, uint64_t bytes, void **out, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    *out = NULL;
+    attn_status st = backend->api->alloc(backend->instance, bytes, out, msg, sizeof msg);
+    if (st == ATTN_OK && !*out) return attn_error_set(err, ATTN_E_NOMEM, "%s: alloc returned no memory", backend->name);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "alloc", st, msg, err);
+}
+
+void attn_backend_free(attn_backend *backend, void *ptr) {
+    if (ptr) backend->api->free(backend->instance, ptr);
+}
+
+attn_status attn_backend_to_device(attn_backend *backend, void *dst, const void *src, uint64_t bytes, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->copy_to_device(backend->instance, dst, src, bytes, msg, sizeof msg);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_device", st, msg, err);
+}
+
+attn_status attn_backend_to_host(attn_backend *backend, void *dst, const void *src, uint64_t bytes, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->copy_to_host(backend->instance, dst, src, bytes, msg, sizeof msg);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_host", st, msg, err);
+}
+
+attn_status attn_backend_synchronize(attn_backend *backend, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->synchronize(backend->instance, msg, sizeof msg);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "synchronize", st, msg, err);
+}

@@ -1,0 +1,169 @@
+/* Problem instances: the masking/caching table (SPEC.md), case files, input generation,
+ * execution on a backend through its device services, and the comparison rule. */
+#ifndef ATTN_CASE_H
+#define ATTN_CASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attn_host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTN_CASE_MAX_BATCH 16
+#define ATTN_CASE_MAX_DOCS 16
+#define ATTN_CASE_NAME_CAP 128
+
+/* Element types of Q, K, V and O. */
+#define ATTN_DTYPE_F32 0
+#define ATTN_DTYPE_F16 1
+#define ATTN_DTYPE_BF16 2
+#define ATTN_DTYPE_COUNT 3
+const char *attn_dtype_name(int32_t dtype);
+int32_t attn_dtype_from_name(const char *name); /* -1 when unknown */
+size_t attn_dtype_size(int32_t dtype);
+
+/* Memory layouts of Q, K, V, O (all are views with explicit strides). */
+#define ATTN_LAYOUT_BHTD 0
+#define ATTN_LAYOUT_BTHD 1
+
+/* Extra properties a row checks beyond the comparison with golden. */
+#define ATTN_CHECK_LSE_MERGE 1u    /* two disjoint key halves merged through LSE equal the whole */
+#define ATTN_CHECK_KEPT_FRACTION 2u /* the dropout kept fraction is within 0.01 of 1 - p */
+
+/* One problem instance.  Every field has a case-file key of the same name. */
+typedef struct attn_case {
+    char row[64];                   /* the table row it belongs to */
+    char name[ATTN_CASE_NAME_CAP]; /* short label, made by attn_case_label when empty */
+    int32_t dtype;
+    int32_t layout;
+    int64_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+    int64_t kv_cache_len; /* > kv_len: K and V are views into a longer cache; 0 means kv_len */
+    int32_t causal;
+    int32_t window_left, window_right;
+    int32_t has_lengths; /* q_lens / kv_lens below are used */
+    int32_t q_lens[ATTN_CASE_MAX_BATCH];
+    int32_t kv_lens[ATTN_CASE_MAX_BATCH];
+    int32_t doc_count;                        /* 0: no document mask */
+    int32_t doc_sizes[ATTN_CASE_MAX_DOCS];    /* consecutive key segments; the last runs to the end */
+    int32_t has_prefix;
+    int32_t prefix_lens[ATTN_CASE_MAX_BATCH];
+    int32_t modifier;
+    float softcap;
+    float synaptic_lambda, synaptic_eps, synaptic_beta;
+    double scale; /* 0: 1/sqrt(D) */
+    float dropout_p;
+    uint64_t dropout_seed;
+    uint32_t dropout_offset;
+    int32_t want_lse;
+    float input_scale; /* Q and K are multiplied by it (large logits) */
+    uint64_t data_seed;
+    uint32_t checks; /* ATTN_CHECK_* */
+} attn_case;
+
+/* A case with every field at its default (causal, no window, BHTD, float32, ...). */
+void attn_case_defaults(attn_case *c);
+/* A short human label: "bf16 B2 H8/2 T64x64 D64 ...". */
+void attn_case_label(const attn_case *c, char *out, size_t cap);
+
+/* ---- The built-in table ------------------------------------------------------------ */
+
+typedef struct attn_row_info {
+    const char *name;
+    const char *exercises;
+} attn_row_info;
+
+/* The rows of SPEC.md's table, in order. */
+uint32_t attn_catalogue_row_count(void);
+const attn_row_info *attn_catalogue_row(uint32_t index);
+/* All built-in instances.  Caller frees *out with free(). */
+attn_status attn_catalogue_instances(attn_case **out, uint32_t *count, attn_error *err);
+
+/* ---- Case files (YAML) -------------------------------------------------------------- */
+
+/* cases:
+ *   - row: My row           # a row of the table, or a new one
+ *     dtype: bfloat16
+ *     batch: 2 ...          # any attn_case field; lists for q_lens, kv_lens, doc_sizes, prefix_lens
+ * Caller frees *out with free(). */
+attn_status attn_casefile_parse(const char *text, size_t length, const char *source, attn_case **out,
+                                uint32_t *count, attn_error *err);
+attn_status attn_casefile_load(const char *path, attn_case **out, uint32_t *count, attn_error *err);
+
+/* Checks a case's fields for consistency (sizes positive, lengths within bounds, ...). */
+attn_status attn_case_validate(const attn_case *c, attn_error *err);
+
+/* ---- Host tensors of an instance ----------------------------------------------------- */
+
+/* Inputs and outputs of one instance on the host, contiguous in the canonical BHTD layout.
+ * Q/K/V/O are stored as float32 after rounding to the case's dtype, so every consumer sees
+ * exactly the values the backend sees. */
+typedef struct attn_instance {
+    attn_case c;
+    float *q, *k, *v;   /* [B,Hq,Tq,D], [B,Hkv,Tk,D], [B,Hkv,Tk,Dv] */
+    int32_t *q_lens, *kv_lens, *prefix_lens; /* [B] each; NULL when absent */
+    int32_t *doc_q, *doc_k;                  /* [B,Tq], [B,Tk]; NULL when absent */
+    float *alibi_slopes;                     /* [Hq] */
+    float *synaptic_w;                       /* [B,Hq,Tk] */
+} attn_instance;
+
+attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_error *err);
+void attn_instance_free(attn_instance *inst);
+
+/* The result of one backend on one instance, on the host, canonical layout. */
+typedef struct attn_result {
+    float *o;   /* [B,Hq,Tq,Dv], values of the case dtype widened to float32 */
+    float *lse; /* [B,Hq,Tq] or NULL */
+} attn_result;
+void attn_result_free(attn_result *r);
+
+/* Options of one execution. */
+typedef struct attn_exec_options {
+    /* Only keys [key_begin, key_end) of the cache are given to the backend (the LSE-merge
+     * check runs the two halves of a bidirectional problem this way); both 0: all keys. */
+    int64_t key_begin, key_end;
+    int32_t force_lse; /* ask for LSE even when the case does not */
+    int32_t canonical; /* contiguous BHTD tensors, no cache view: how golden is computed */
+} attn_exec_options;
+
+/* Lays the instance out as the case says (layout, cache view), copies it to the backend's
+ * device, checks and runs it, and copies the results back.  A refusal comes back as
+ * ATTN_E_UNSUPPORTED / ATTN_E_NOT_APPLICABLE with the backend's reason. */
+attn_status attn_instance_execute(attn_backend *backend, const attn_instance *inst, const attn_exec_options *options,
+                                  attn_result *out, attn_error *err);
+
+/* As execute, but leaves the problem on the device and times `repeats` runs after `warmup`
+ * runs; per-run milliseconds go to times_ms[repeats]. */
+attn_status attn_instance_time(attn_backend *backend, const attn_instance *inst, int32_t warmup, int32_t repeats,
+                               double *times_ms, attn_error *err);
+
+/* ---- Comparison ------------------------------------------------------------------- */
+
+typedef struct attn_verdict {
+    int32_t pass;
+    double max_err_o, tol_o;     /* max|O - golden| and its tolerance */
+    double max_err_lse, tol_lse; /* LSE, when compared (else 0) */
+    char detail[256];            /* why it failed, or empty */
+} attn_verdict;
+
+/* SPEC.md's rule: max|X - golden| <= 2 * max|baseline - golden| + floor(dtype), for O and LSE;
+ * NaN/Inf fails; rows that golden says are empty must be exactly 0 with LSE -inf. */
+void attn_compare(const attn_instance *inst, const attn_result *golden, const attn_result *baseline,
+                  const attn_result *candidate, attn_verdict *out);
+/* max|a - b| over O (finite values only; NaN mismatch counts as +inf). */
+double attn_result_max_diff(const attn_instance *inst, const attn_result *a, const attn_result *b);
+/* The floor of the tolerance for a dtype, relative to the magnitude of golden. */
+double attn_dtype_floor(int32_t dtype, double magnitude);
+
+/* Merges two results over disjoint key sets through their LSEs (into out, allocated). */
+attn_status attn_result_merge(const attn_instance *inst, const attn_result *a, const attn_result *b,
+                              attn_result *out, attn_error *err);
+/* Fraction of kept (b,h,i,j) entries among visible ones under the case's dropout. */
+double attn_instance_kept_fraction(const attn_instance *inst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,52 @@
+/* The YAML config: which backends, from which plugin files, with which options.
+ *
+ *   reference: sdpa-ref            # optional; the backend that computes golden and baseline
+ *   backends:
+ *     - name: sdpa-ref             # display name, unique
+ *       plugin: attn_sdpa_ref      # bare name (searched) or path (relative to this file)
+ *       options: {threads: 2}      # optional; scalar values, handed to the plugin as text
+ *
+ * Errors name the file, line, column and key. */
+#ifndef ATTN_CONFIG_H
+#define ATTN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attn_host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct attn_backend_spec {
+    char *name;
+    char *plugin;      /* as written */
+    char *plugin_path; /* resolved file, or NULL when resolution failed (see resolve_error) */
+    char *resolve_error;
+    attn_option *options;
+    uint32_t option_count;
+    int32_t line; /* 1-based line of the entry, for messages */
+} attn_backend_spec;
+
+typedef struct attn_config {
+    char *source; /* file name or "<embedded default>" */
+    char *reference;
+    attn_backend_spec *backends;
+    uint32_t backend_count;
+} attn_config;
+
+/* Parses config text.  `source` names it in messages; `config_dir` anchors relative plugin
+ * paths.  Plugin names are resolved here; a name that cannot be resolved is an error. */
+attn_status attn_config_parse(const char *text, size_t length, const char *source, const char *config_dir,
+                              attn_config **out, attn_error *err);
+attn_status attn_config_load(const char *path, attn_config **out, attn_error *err);
+void attn_config_free(attn_config *config);
+
+/* The configs/default.yaml compiled into libattn. */
+const char *attn_default_config_text(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

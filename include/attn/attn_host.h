@@ -1,0 +1,92 @@
+/* libattn host API: load backends, validate problems, run them through the plugin's own
+ * device services.  Tools and model runtimes link libattn; plugins never do. */
+#ifndef ATTN_HOST_H
+#define ATTN_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attn_plugin.h"
+#include "attn_problem.h"
+#include "attn_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTN_ERROR_CAP 1024
+
+/* Every fallible host call fills one of these; status is also the return value. */
+typedef struct attn_error {
+    attn_status status;
+    char message[ATTN_ERROR_CAP];
+} attn_error;
+
+/* Sets err (when not NULL) and returns status; printf-style message. */
+attn_status attn_error_set(attn_error *err, attn_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *attn_status_name(attn_status status);
+
+/* ---- Plugin discovery -------------------------------------------------------------- */
+
+/* Resolves a config's `plugin:` value to a file.  A value with a '/' is a path, relative to
+ * `config_dir` unless absolute.  A bare name ("attn_sdpa_ref" or "libattn_sdpa_ref.so") is
+ * searched for, in order, in each directory of $ATTN_PLUGIN_PATH (':'-separated), then in
+ * the build tree's plugin folder next to the running executable (<exe>/../plugins), then
+ * in the installed plugin folder.  Every candidate tried is named in the error. */
+attn_status attn_plugin_resolve(const char *plugin, const char *config_dir, char *out_path, size_t out_cap,
+                                attn_error *err);
+
+/* ---- Backends ---------------------------------------------------------------------- */
+
+typedef struct attn_backend attn_backend;
+
+/* Opens the plugin file (dlopen RTLD_NOW | RTLD_LOCAL), negotiates the ABI and creates an
+ * instance with the options.  `name` is the instance's display name (the config's).
+ * On ATTN_E_UNAVAILABLE the backend cannot run on this machine; err says why. */
+attn_status attn_backend_open(const char *name, const char *plugin_path, const attn_option *options,
+                              uint32_t option_count, attn_backend **out, attn_error *err);
+void attn_backend_close(attn_backend *backend);
+
+const char *attn_backend_name(const attn_backend *backend);
+const attn_plugin_api *attn_backend_api(const attn_backend *backend);
+uint32_t attn_backend_abi_version(const attn_backend *backend);
+attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error *err);
+
+/* Validates the problem, then asks the plugin.  ATTN_OK or the refusal with its reason. */
+attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err);
+/* Validates, checks, runs and synchronises. */
+attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err);
+
+/* The plugin's device services. */
+attn_status attn_backend_alloc(attn_backend *backend, uint64_t bytes, void **out, attn_error *err);
+void attn_backend_free(attn_backend *backend, void *ptr);
+attn_status attn_backend_to_device(attn_backend *backend, void *dst, const void *src, uint64_t bytes,
+                                   attn_error *err);
+attn_status attn_backend_to_host(attn_backend *backend, void *dst, const void *src, uint64_t bytes,
+                                 attn_error *err);
+attn_status attn_backend_synchronize(attn_backend *backend, attn_error *err);
+
+/* ---- Validation -------------------------------------------------------------------- */
+
+/* Everything that must hold before any plugin sees a problem: struct size, dtypes, ranks,
+ * shapes, strides (non-negative, byte extents without 64-bit overflow), Hq % Hkv, lengths
+ * and aux tensors, modifier parameters, dropout p in [0, 1), O and LSE not overlapping any
+ * input.  Length *values* live on the device and are the backend's to bound-check: the
+ * host validates them with attn_problem_validate_lengths when it holds them. */
+attn_status attn_problem_validate(const attn_problem *problem, attn_error *err);
+/* Checks host copies of q_len / kv_len / prefix_len (any may be NULL) against Tq and Tk. */
+attn_status attn_problem_validate_lengths(const attn_problem *problem, const int32_t *q_len, const int32_t *kv_len,
+                                          const int32_t *prefix_len, attn_error *err);
+
+/* Problem dims, read from the tensors (after validation). */
+typedef struct attn_dims {
+    int64_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+} attn_dims;
+attn_dims attn_problem_dims(const attn_problem *problem);
+double attn_problem_scale(const attn_problem *problem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,162 @@
+/* attnmatrix: every backend of a config over the masking/caching table, cross-checked.
+ * Exit status: 0 nothing failed, 1 some cell FAIL, 2 bad usage or config. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "matrix.h"
+#include "tool_config.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: attnmatrix [options]\n"
+            "Runs every backend of a config over the masking/caching table of SPEC.md and\n"
+            "cross-checks every pair against the float64 reference.\n\n"
+            "  --config FILE     backends to run (default: the embedded configs/default.yaml)\n"
+            "  --cases FILE      add the cases of a YAML case file (rows of their own or of the table)\n"
+            "  --no-builtin      run only the cases of --cases\n"
+            "  --rows TEXT       only rows whose name contains TEXT\n"
+            "  --dtype NAME      only float32, float16 or bfloat16 instances\n"
+            "  --format FORMAT   table (default) or json\n"
+            "  --pairs           also print the pairwise max differences of every row\n"
+            "  --explain         also print per-cell counts and errors\n"
+            "  --list            list the configured backends and exit\n"
+            "  --quiet           no progress on stderr\n"
+            "  --help            this text\n\n"
+            "Exit status: 0 when no cell failed, 1 on a FAIL, 2 on bad usage or config.\n");
+}
+
+typedef struct cli {
+    const char *config_path, *cases_path, *row_filter, *format;
+    int32_t dtype;
+    int pairs, explain, quiet, list, no_builtin;
+} cli;
+
+static int parse_cli(int argc, char **argv, cli *opts) {
+    static const struct option long_options[] = {
+        {"config", required_argument, 0, 'c'}, {"cases", required_argument, 0, 'k'}, {"rows", required_argument, 0, 'r'},
+        {"dtype", required_argument, 0, 'd'},  {"format", required_argument, 0, 'f'}, {"pairs", no_argument, 0, 'p'},
+        {"explain", no_argument, 0, 'e'},      {"quiet", no_argument, 0, 'q'},       {"list", no_argument, 0, 'l'},
+        {"no-builtin", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    memset(opts, 0, sizeof *opts);
+    opts->format = "table";
+    opts->dtype = -1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (ch) {
+        case 'c': opts->config_path = optarg; break;
+        case 'k': opts->cases_path = optarg; break;
+        case 'r': opts->row_filter = optarg; break;
+        case 'd':
+            opts->dtype = attn_dtype_from_name(optarg);
+            if (opts->dtype < 0) {
+                fprintf(stderr, "attnmatrix: --dtype '%s' is not float32, float16 or bfloat16\n", optarg);
+                return 2;
+            }
+            break;
+        case 'f': opts->format = optarg; break;
+        case 'p': opts->pairs = 1; break;
+        case 'e': opts->explain = 1; break;
+        case 'q': opts->quiet = 1; break;
+        case 'l': opts->list = 1; break;
+        case 'n': opts->no_builtin = 1; break;
+        case 'h': usage(stdout); exit(0);
+        default:
+            fprintf(stderr, "attnmatrix: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "attnmatrix: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (strcmp(opts->format, "table") && strcmp(opts->format, "json")) {
+        fprintf(stderr, "attnmatrix: --format '%s' is not table or json\n", opts->format);
+        return 2;
+    }
+    if (opts->no_builtin && !opts->cases_path) {
+        fprintf(stderr, "attnmatrix: --no-builtin needs --cases FILE\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* The built-in catalogue followed by the case file's cases. */
+static attn_status gather_cases(const cli *opts, attn_case **out, uint32_t *count, attn_error *err) {
+    attn_case *builtin = NULL, *extra = NULL;
+    uint32_t builtin_count = 0, extra_count = 0;
+    attn_status st = opts->no_builtin ? ATTN_OK : attn_catalogue_instances(&builtin, &builtin_count, err);
+    if (st == ATTN_OK && opts->cases_path) st = attn_casefile_load(opts->cases_path, &extra, &extra_count, err);
+    if (st == ATTN_OK) {
+        *out = realloc(builtin, sizeof **out * (builtin_count + extra_count + 1));
+        if (!*out) st = attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+        else {
+            if (extra_count) memcpy(*out + builtin_count, extra, sizeof *extra * extra_count);
+            *count = builtin_count + extra_count;
+            builtin = NULL;
+        }
+    }
+    free(builtin);
+    free(extra);
+    return st;
+}
+
+static void list_backends(const matrix *m) {
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        const matrix_backend *mb = &m->backends[n];
+        printf("%s: %s\n", mb->spec->name, mb->spec->plugin_path);
+        if (!mb->backend) {
+            printf("  SKIP: %s\n", mb->skip_reason);
+            continue;
+        }
+        const attn_plugin_api *api = attn_backend_api(mb->backend);
+        uint32_t abi = attn_backend_abi_version(mb->backend);
+        DLDevice device = {kDLCPU, 0};
+        attn_backend_device(mb->backend, &device, NULL);
+        printf("  plugin %s %s, ABI %u.%u, device type %d id %d\n  %s\n", api->name, api->version, abi >> 16, abi & 0xffff,
+               (int)device.device_type, device.device_id, api->description ? api->description : "");
+    }
+}
+
+int main(int argc, char **argv) {
+    cli opts;
+    int rc = parse_cli(argc, argv, &opts);
+    if (rc) return rc;
+    attn_error err = {0};
+    attn_config *config = NULL;
+    attn_case *cases = NULL;
+    uint32_t case_count = 0;
+    matrix m;
+    memset(&m, 0, sizeof m);
+    m.progress = !opts.quiet && isatty(STDERR_FILENO);
+
+    attn_status st = attn_tool_config_load(opts.config_path, &config, &err);
+    if (st == ATTN_OK && !opts.list) st = gather_cases(&opts, &cases, &case_count, &err);
+    if (st == ATTN_OK) st = matrix_open(&m, config, &err);
+    if (st == ATTN_OK && opts.list) {
+        list_backends(&m);
+        rc = 0;
+    } else if (st == ATTN_OK) {
+        st = matrix_run(&m, cases, case_count, opts.row_filter, opts.dtype, &err);
+        if (st == ATTN_OK) {
+            if (!strcmp(opts.format, "json")) {
+                matrix_print_json(&m, stdout);
+            } else {
+                matrix_print_table(&m, stdout, opts.explain);
+                if (opts.pairs) matrix_print_pairs(&m, stdout);
+            }
+            rc = matrix_has_failure(&m) ? 1 : 0;
+        }
+    }
+    if (st != ATTN_OK) {
+        fprintf(stderr, "attnmatrix: %s\n", err.message);
+        rc = 2;
+    }
+    matrix_close(&m);
+    free(cases);
+    attn_config_free(config);
+    return rc;
+}

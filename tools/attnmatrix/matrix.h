@@ -1,0 +1,67 @@
+/* attnmatrix: runs every backend of a config over the masking/caching table and
+ * cross-checks every pair.  matrix_run.c computes, matrix_print.c prints. */
+#ifndef ATTNMATRIX_MATRIX_H
+#define ATTNMATRIX_MATRIX_H
+
+#include <attn/attn_case.h>
+#include <attn/attn_config.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MATRIX_MAX_BACKENDS 16
+
+/* Outcome of one backend on one instance. */
+enum instance_outcome { OUT_PASS, OUT_FAIL, OUT_UNSUPPORTED, OUT_NOT_APPLICABLE, OUT_SKIP };
+
+/* What a cell of the table says. */
+enum cell_status { CELL_PASS, CELL_FAIL, CELL_PARTIAL, CELL_UNSUPPORTED, CELL_NA, CELL_SKIP, CELL_EMPTY };
+const char *cell_status_name(enum cell_status status);
+
+typedef struct matrix_cell {
+    uint32_t counts[5];     /* by instance_outcome */
+    char first_reason[ATTN_ERROR_CAP + 160];/* the first failure, or else the first refusal, with its instance */
+    int reason_is_failure;
+    double max_err;         /* largest max|O - golden| among instances that ran */
+    enum cell_status status;
+} matrix_cell;
+
+typedef struct matrix_row {
+    char name[64];
+    char exercises[128];
+    uint32_t instances;
+    uint32_t dtype_mask; /* dtypes among instances that ran on some backend */
+    matrix_cell cells[MATRIX_MAX_BACKENDS];
+    double pair_diff[MATRIX_MAX_BACKENDS][MATRIX_MAX_BACKENDS]; /* -1: the pair never ran together */
+    char note[160];      /* row-level facts, e.g. the dropout kept fraction */
+} matrix_row;
+
+typedef struct matrix_backend {
+    const attn_backend_spec *spec;
+    attn_backend *backend; /* NULL when skipped */
+    char skip_reason[ATTN_ERROR_CAP];
+} matrix_backend;
+
+typedef struct matrix {
+    matrix_backend backends[MATRIX_MAX_BACKENDS];
+    uint32_t backend_count;
+    attn_backend *golden, *baseline;
+    matrix_row *rows;
+    uint32_t row_count;
+    int progress; /* print progress on stderr */
+} matrix;
+
+/* Opens every configured backend and the reference twice (golden, baseline). */
+attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
+/* Runs all instances, filling rows (allocated here).  `row_filter` and `dtype_filter`
+ * (-1: all) restrict what runs. */
+attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
+                       attn_error *err);
+void matrix_close(matrix *m);
+/* 1 when some cell is FAIL. */
+int matrix_has_failure(const matrix *m);
+
+void matrix_print_table(const matrix *m, FILE *out, int explain);
+void matrix_print_pairs(const matrix *m, FILE *out);
+void matrix_print_json(const matrix *m, FILE *out);
+
+#endif

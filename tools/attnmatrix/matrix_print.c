@@ -1,0 +1,197 @@
+/* The three outputs of attnmatrix: the markdown table of the original note (with its
+ * legend), the pairwise differences, and JSON with one row object per line. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "matrix.h"
+
+const char *cell_status_name(enum cell_status status) {
+    static const char *const names[] = {"PASS", "FAIL", "PARTIAL", "UNSUPPORTED", "N/A", "SKIP", "-"};
+    return names[status];
+}
+
+static const char *const legend[] = {
+    "PASS: every instance of the row ran and matched golden within SPEC.md's tolerance",
+    "FAIL: some instance differed from golden, produced NaN/Inf, wrote a non-zero empty row, or errored",
+    "PARTIAL: some instances passed; the backend declared the rest unsupported",
+    "UNSUPPORTED: the backend declared every instance unsupported (reason below)",
+    "N/A: the feature has no meaning for this backend (reason below)",
+    "SKIP: the backend cannot run on this machine (reason below)",
+};
+
+static void dtype_list(uint32_t mask, char *out, size_t cap) {
+    out[0] = '\0';
+    for (int32_t d = 0; d < ATTN_DTYPE_COUNT; ++d)
+        if (mask & (1u << d)) {
+            if (out[0]) strncat(out, " ", cap - strlen(out) - 1);
+            strncat(out, attn_dtype_name(d), cap - strlen(out) - 1);
+        }
+    if (!out[0]) snprintf(out, cap, "none ran");
+}
+
+/* The Notes column: largest error against golden, largest pairwise difference, dtypes. */
+static void row_notes(const matrix *m, const matrix_row *row, char *out, size_t cap) {
+    double worst = -1.0, worst_pair = -1.0;
+    uint32_t who = 0, pa = 0, pb = 0;
+    for (uint32_t n = 0; n < m->backend_count; ++n)
+        if ((row->cells[n].counts[0] || row->cells[n].counts[1]) && row->cells[n].max_err > worst) {
+            worst = row->cells[n].max_err;
+            who = n;
+        }
+    for (uint32_t a = 0; a < m->backend_count; ++a)
+        for (uint32_t b = a + 1; b < m->backend_count; ++b)
+            if (row->pair_diff[a][b] > worst_pair) {
+                worst_pair = row->pair_diff[a][b];
+                pa = a;
+                pb = b;
+            }
+    char dtypes[64];
+    dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
+    size_t n = 0;
+    if (worst >= 0.0)
+        n += (size_t)snprintf(out + n, cap - n, "max err vs golden %.2g (%s); ", worst, m->backends[who].spec->name);
+    if (worst_pair >= 0.0 && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "max pair diff %.2g (%s vs %s); ", worst_pair, m->backends[pa].spec->name,
+                              m->backends[pb].spec->name);
+    if (n < cap) n += (size_t)snprintf(out + n, cap - n, "%s", dtypes);
+    if (row->note[0] && n < cap) snprintf(out + n, cap - n, "; %s", row->note);
+}
+
+void matrix_print_table(const matrix *m, FILE *out, int explain) {
+    fprintf(out, "| Case |");
+    for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, " %s |", m->backends[n].spec->name);
+    fprintf(out, " Notes |\n|------|");
+    for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, "------|");
+    fprintf(out, "-------|\n");
+    uint32_t footnote = 0;
+    for (uint32_t r = 0; r < m->row_count; ++r) {
+        const matrix_row *row = &m->rows[r];
+        fprintf(out, "| %s |", row->name);
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            const matrix_cell *cell = &row->cells[n];
+            if (cell->status == CELL_PASS || cell->status == CELL_EMPTY || !cell->first_reason[0])
+                fprintf(out, " %s |", cell_status_name(cell->status));
+            else
+                fprintf(out, " %s [%u] |", cell_status_name(cell->status), ++footnote);
+        }
+        char notes[512];
+        row_notes(m, row, notes, sizeof notes);
+        fprintf(out, " %s |\n", notes);
+    }
+    fprintf(out, "\nLegend:\n");
+    for (size_t n = 0; n < sizeof legend / sizeof legend[0]; ++n) fprintf(out, "- %s\n", legend[n]);
+    footnote = 0;
+    int header = 0;
+    for (uint32_t r = 0; r < m->row_count; ++r)
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            const matrix_cell *cell = &m->rows[r].cells[n];
+            if (cell->status == CELL_PASS || cell->status == CELL_EMPTY || !cell->first_reason[0]) continue;
+            if (!header++) fprintf(out, "\nReasons:\n");
+            fprintf(out, "[%u] %s, %s: %s\n", ++footnote, m->backends[n].spec->name, m->rows[r].name, cell->first_reason);
+        }
+    if (!explain) return;
+    fprintf(out, "\nPer cell (pass / fail / unsupported / n/a / skip of the row's instances):\n");
+    for (uint32_t r = 0; r < m->row_count; ++r) {
+        const matrix_row *row = &m->rows[r];
+        fprintf(out, "%s (%s), %u instances:\n", row->name, row->exercises, row->instances);
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            const matrix_cell *c = &row->cells[n];
+            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u  max err %.3g\n", m->backends[n].spec->name, cell_status_name(c->status),
+                    c->counts[OUT_PASS], c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED], c->counts[OUT_NOT_APPLICABLE],
+                    c->counts[OUT_SKIP], c->max_err);
+        }
+    }
+}
+
+void matrix_print_pairs(const matrix *m, FILE *out) {
+    fprintf(out, "\nPairwise max|O_a - O_b| per row (instances both ran):\n");
+    for (uint32_t r = 0; r < m->row_count; ++r) {
+        const matrix_row *row = &m->rows[r];
+        fprintf(out, "%s:\n", row->name);
+        int any = 0;
+        for (uint32_t a = 0; a < m->backend_count; ++a)
+            for (uint32_t b = a + 1; b < m->backend_count; ++b) {
+                if (row->pair_diff[a][b] < 0.0) continue;
+                fprintf(out, "  %s vs %s: %.3g\n", m->backends[a].spec->name, m->backends[b].spec->name, row->pair_diff[a][b]);
+                any = 1;
+            }
+        if (!any) fprintf(out, "  (no pair ran together)\n");
+    }
+}
+
+static void json_string(FILE *out, const char *s) {
+    fputc('"', out);
+    for (; *s; ++s) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
+        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
+        else fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+static void json_number(FILE *out, double x) {
+    if (isfinite(x)) fprintf(out, "%.6g", x);
+    else fprintf(out, "null");
+}
+
+void matrix_print_json(const matrix *m, FILE *out) {
+    fprintf(out, "{\"backends\": [");
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        if (n) fprintf(out, ", ");
+        json_string(out, m->backends[n].spec->name);
+    }
+    fprintf(out, "],\n \"rows\": [\n");
+    for (uint32_t r = 0; r < m->row_count; ++r) {
+        const matrix_row *row = &m->rows[r];
+        fprintf(out, "  {\"case\": ");
+        json_string(out, row->name);
+        fprintf(out, ", \"cells\": {");
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            fprintf(out, "%s", n ? ", " : "");
+            json_string(out, m->backends[n].spec->name);
+            fprintf(out, ": ");
+            json_string(out, cell_status_name(row->cells[n].status));
+        }
+        fprintf(out, "}, \"reasons\": {");
+        int first = 1;
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            if (!row->cells[n].first_reason[0]) continue;
+            fprintf(out, "%s", first ? "" : ", ");
+            first = 0;
+            json_string(out, m->backends[n].spec->name);
+            fprintf(out, ": ");
+            json_string(out, row->cells[n].first_reason);
+        }
+        fprintf(out, "}, \"max_err\": {");
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            fprintf(out, "%s", n ? ", " : "");
+            json_string(out, m->backends[n].spec->name);
+            fprintf(out, ": ");
+            json_number(out, row->cells[n].max_err);
+        }
+        fprintf(out, "}, \"pairs\": [");
+        first = 1;
+        for (uint32_t a = 0; a < m->backend_count; ++a)
+            for (uint32_t b = a + 1; b < m->backend_count; ++b) {
+                if (row->pair_diff[a][b] < 0.0) continue;
+                fprintf(out, "%s{\"a\": ", first ? "" : ", ");
+                first = 0;
+                json_string(out, m->backends[a].spec->name);
+                fprintf(out, ", \"b\": ");
+                json_string(out, m->backends[b].spec->name);
+                fprintf(out, ", \"max_diff\": ");
+                json_number(out, row->pair_diff[a][b]);
+                fprintf(out, "}");
+            }
+        char dtypes[64];
+        dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
+        fprintf(out, "], \"instances\": %u, \"dtypes\": ", row->instances);
+        json_string(out, dtypes);
+        fprintf(out, ", \"note\": ");
+        json_string(out, row->note);
+        fprintf(out, "}%s\n", r + 1 < m->row_count ? "," : "");
+    }
+    fprintf(out, " ]}\n");
+}

@@ -1,0 +1,249 @@
+/* Running the table: golden and baseline once per instance, then every backend, the
+ * row's extra checks, and the pairwise differences. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "matrix.h"
+#include "tool_config.h"
+
+attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
+    if (config->backend_count > MATRIX_MAX_BACKENDS)
+        return attn_error_set(err, ATTN_E_CONFIG, "%s: %u backends; attnmatrix handles at most %d", config->source,
+                              config->backend_count, MATRIX_MAX_BACKENDS);
+    const attn_backend_spec *reference = NULL;
+    for (uint32_t n = 0; n < config->backend_count; ++n) {
+        const attn_backend_spec *spec = &config->backends[n];
+        matrix_backend *mb = &m->backends[m->backend_count++];
+        mb->spec = spec;
+        if (!strcmp(spec->name, config->reference)) reference = spec;
+        attn_error open_err;
+        attn_status st = attn_backend_open(spec->name, spec->plugin_path, spec->options, spec->option_count, &mb->backend, &open_err);
+        if (st == ATTN_E_UNAVAILABLE) {
+            snprintf(mb->skip_reason, sizeof mb->skip_reason, "%s", open_err.message);
+            mb->backend = NULL;
+        } else if (st != ATTN_OK) {
+            return attn_error_set(err, st, "%s:%d: backend '%s': %s", config->source, spec->line, spec->name, open_err.message);
+        }
+    }
+    attn_status st = attn_tool_backend_open(reference, "golden", &m->golden, err);
+    if (st == ATTN_OK) st = attn_tool_backend_open(reference, "baseline", &m->baseline, err);
+    return st;
+}
+
+void matrix_close(matrix *m) {
+    for (uint32_t n = 0; n < m->backend_count; ++n) attn_backend_close(m->backends[n].backend);
+    attn_backend_close(m->golden);
+    attn_backend_close(m->baseline);
+    free(m->rows);
+    memset(m, 0, sizeof *m);
+}
+
+static matrix_row *row_for(matrix *m, const char *name, attn_error *err) {
+    for (uint32_t r = 0; r < m->row_count; ++r)
+        if (!strcmp(m->rows[r].name, name)) return &m->rows[r];
+    matrix_row *grown = realloc(m->rows, sizeof *grown * (m->row_count + 1));
+    if (!grown) {
+        attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->rows = grown;
+    matrix_row *row = &m->rows[m->row_count++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    for (uint32_t a = 0; a < MATRIX_MAX_BACKENDS; ++a)
+        for (uint32_t b = 0; b < MATRIX_MAX_BACKENDS; ++b) row->pair_diff[a][b] = -1.0;
+    for (uint32_t n = 0; n < attn_catalogue_row_count(); ++n)
+        if (!strcmp(attn_catalogue_row(n)->name, name))
+            snprintf(row->exercises, sizeof row->exercises, "%s", attn_catalogue_row(n)->exercises);
+    if (!row->exercises[0]) snprintf(row->exercises, sizeof row->exercises, "from a case file");
+    return row;
+}
+
+static void record(matrix_cell *cell, enum instance_outcome outcome, const char *instance, const char *reason) {
+    cell->counts[outcome]++;
+    int failure = outcome == OUT_FAIL;
+    if (reason && (!cell->first_reason[0] || (failure && !cell->reason_is_failure))) {
+        snprintf(cell->first_reason, sizeof cell->first_reason, "%s: %s", instance, reason);
+        cell->reason_is_failure = failure;
+    }
+}
+
+static void progress(const matrix *m, uint32_t done, uint32_t total, const attn_case *c, const char *who) {
+    if (!m->progress) return;
+    fprintf(stderr, "\r\033[K[%u/%u] %s | %s | %s", done + 1, total, c->row, c->name, who);
+    fflush(stderr);
+}
+
+/* The LSE-merge check: the two halves of the keys, run separately and merged, equal golden. */
+static int merge_check(attn_backend *backend, const attn_instance *inst, const attn_result *golden, const attn_result *baseline,
+                       char *detail, size_t cap) {
+    attn_error err;
+    attn_result first, second, merged;
+    attn_exec_options half = {0, inst->c.kv_len / 2, 1, 0};
+    if (attn_instance_execute(backend, inst, &half, &first, &err) != ATTN_OK) {
+        snprintf(detail, cap, "LSE merge: first half: %s", err.message);
+        return 0;
+    }
+    half.key_begin = half.key_end;
+    half.key_end = inst->c.kv_len;
+    if (attn_instance_execute(backend, inst, &half, &second, &err) != ATTN_OK) {
+        attn_result_free(&first);
+        snprintf(detail, cap, "LSE merge: second half: %s", err.message);
+        return 0;
+    }
+    int ok = attn_result_merge(inst, &first, &second, &merged, &err) == ATTN_OK;
+    if (ok) {
+        attn_verdict verdict;
+        attn_compare(inst, golden, baseline, &merged, &verdict);
+        ok = verdict.pass;
+        if (!ok) snprintf(detail, cap, "two halves merged through LSE differ from the whole: %s", verdict.detail);
+        attn_result_free(&merged);
+    } else {
+        snprintf(detail, cap, "LSE merge: %s", err.message);
+    }
+    attn_result_free(&first);
+    attn_result_free(&second);
+    return ok;
+}
+
+/* One backend on one instance: its outcome, with the reason. */
+static enum instance_outcome run_backend(attn_backend *backend, const attn_instance *inst, const attn_result *golden,
+                                         const attn_result *baseline, attn_result *result, double *max_err, char *reason,
+                                         size_t cap) {
+    attn_error err;
+    attn_status st = attn_instance_execute(backend, inst, NULL, result, &err);
+    if (st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE) {
+        snprintf(reason, cap, "%s", err.message);
+        return st == ATTN_E_UNSUPPORTED ? OUT_UNSUPPORTED : OUT_NOT_APPLICABLE;
+    }
+    if (st != ATTN_OK) {
+        snprintf(reason, cap, "%s: %s", attn_status_name(st), err.message);
+        return OUT_FAIL;
+    }
+    attn_verdict verdict;
+    attn_compare(inst, golden, baseline, result, &verdict);
+    *max_err = verdict.max_err_o;
+    if (!verdict.pass) {
+        snprintf(reason, cap, "%s (tolerance %.2g)", verdict.detail, verdict.tol_o);
+        return OUT_FAIL;
+    }
+    if ((inst->c.checks & ATTN_CHECK_LSE_MERGE) && !merge_check(backend, inst, golden, baseline, reason, cap)) return OUT_FAIL;
+    return OUT_PASS;
+}
+
+/* The kept fraction is a property of the shared Philox stream, the same for every backend:
+ * measured once per instance, and a miss fails every backend's cell of the row. */
+static int kept_fraction_ok(const attn_instance *inst, matrix_row *row, char *reason, size_t cap) {
+    double kept = attn_instance_kept_fraction(inst), want = 1.0 - inst->c.dropout_p;
+    snprintf(row->note, sizeof row->note, "kept fraction %.4f for 1 - p = %.2f", kept, want);
+    if (fabs(kept - want) <= 0.01) return 1;
+    snprintf(reason, cap, "dropout kept fraction %.4f is not within 0.01 of %.4f", kept, want);
+    return 0;
+}
+
+static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, uint32_t done, uint32_t total,
+                                attn_error *err) {
+    attn_instance inst;
+    attn_status st = attn_instance_make(c, &inst, err);
+    if (st != ATTN_OK) return st;
+    attn_result golden = {0}, baseline = {0};
+    attn_result results[MATRIX_MAX_BACKENDS];
+    memset(results, 0, sizeof results);
+    attn_exec_options reference_options = {0, 0, 1, 1};
+    progress(m, done, total, &inst.c, "golden");
+    st = attn_instance_execute(m->golden, &inst, &reference_options, &golden, err);
+    progress(m, done, total, &inst.c, "baseline");
+    if (st == ATTN_OK) st = attn_instance_execute(m->baseline, &inst, &reference_options, &baseline, err);
+    if (st != ATTN_OK) {
+        attn_error why = *err;
+        attn_result_free(&golden);
+        attn_instance_free(&inst);
+        return attn_error_set(err, st, "reference failed on %s / %s: %s", c->row, c->name, why.message);
+    }
+    char kept_reason[256] = "";
+    int kept_ok = !(c->checks & ATTN_CHECK_KEPT_FRACTION) || kept_fraction_ok(&inst, row, kept_reason, sizeof kept_reason);
+    row->instances++;
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        matrix_backend *mb = &m->backends[n];
+        matrix_cell *cell = &row->cells[n];
+        if (!mb->backend) {
+            record(cell, OUT_SKIP, inst.c.name, mb->skip_reason);
+            continue;
+        }
+        progress(m, done, total, &inst.c, mb->spec->name);
+        char reason[ATTN_ERROR_CAP + 128] = "";
+        double max_err = 0.0;
+        enum instance_outcome outcome =
+            run_backend(mb->backend, &inst, &golden, &baseline, &results[n], &max_err, reason, sizeof reason);
+        if (outcome == OUT_PASS && !kept_ok) {
+            outcome = OUT_FAIL;
+            snprintf(reason, sizeof reason, "%s", kept_reason);
+        }
+        if (outcome == OUT_PASS || outcome == OUT_FAIL) {
+            row->dtype_mask |= 1u << c->dtype;
+            if (max_err > cell->max_err) cell->max_err = max_err;
+        }
+        record(cell, outcome, inst.c.name, reason[0] ? reason : NULL);
+    }
+    for (uint32_t a = 0; a < m->backend_count; ++a)
+        for (uint32_t b = a + 1; b < m->backend_count; ++b) {
+            if (!results[a].o || !results[b].o) continue;
+            double d = attn_result_max_diff(&inst, &results[a], &results[b]);
+            if (d > row->pair_diff[a][b]) row->pair_diff[a][b] = row->pair_diff[b][a] = d;
+        }
+    for (uint32_t n = 0; n < m->backend_count; ++n) attn_result_free(&results[n]);
+    attn_result_free(&golden);
+    attn_result_free(&baseline);
+    attn_instance_free(&inst);
+    return ATTN_OK;
+}
+
+static void finish_cells(matrix *m) {
+    for (uint32_t r = 0; r < m->row_count; ++r)
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            matrix_cell *cell = &m->rows[r].cells[n];
+            uint32_t total = 0;
+            for (int k = 0; k < 5; ++k) total += cell->counts[k];
+            if (total == 0) cell->status = CELL_EMPTY;
+            else if (cell->counts[OUT_SKIP]) cell->status = CELL_SKIP;
+            else if (cell->counts[OUT_FAIL]) cell->status = CELL_FAIL;
+            else if (cell->counts[OUT_PASS] == total) cell->status = CELL_PASS;
+            else if (cell->counts[OUT_PASS]) cell->status = CELL_PARTIAL;
+            else if (cell->counts[OUT_NOT_APPLICABLE] == total) cell->status = CELL_NA;
+            else cell->status = CELL_UNSUPPORTED;
+        }
+}
+
+attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
+                       attn_error *err) {
+    /* Rows appear in table order: the catalogue's first, then new rows of case files. */
+    for (uint32_t n = 0; n < attn_catalogue_row_count(); ++n) {
+        const char *name = attn_catalogue_row(n)->name;
+        if (row_filter && !strstr(name, row_filter)) continue;
+        if (!row_for(m, name, err)) return err->status;
+    }
+    uint32_t total = 0, done = 0;
+    for (uint32_t n = 0; n < case_count; ++n)
+        total += (!row_filter || strstr(cases[n].row, row_filter)) && (dtype_filter < 0 || cases[n].dtype == dtype_filter);
+    for (uint32_t n = 0; n < case_count; ++n) {
+        const attn_case *c = &cases[n];
+        if ((row_filter && !strstr(c->row, row_filter)) || (dtype_filter >= 0 && c->dtype != dtype_filter)) continue;
+        matrix_row *row = row_for(m, c->row, err);
+        if (!row) return err->status;
+        attn_status st = run_instance(m, c, row, done++, total, err);
+        if (st != ATTN_OK) return st;
+    }
+    if (m->progress) fprintf(stderr, "\r\033[K");
+    finish_cells(m);
+    return ATTN_OK;
+}
+
+int matrix_has_failure(const matrix *m) {
+    for (uint32_t r = 0; r < m->row_count; ++r)
+        for (uint32_t n = 0; n < m->backend_count; ++n)
+            if (m->rows[r].cells[n].status == CELL_FAIL) return 1;
+    return 0;
+}
