@@ -19,14 +19,28 @@ static uint64_t next_u64(uint64_t *state) {
 
 static double next_uniform(uint64_t *state) { return ((double)(next_u64(state) >> 11) + 0.5) * 0x1.0p-53; }
 
-static double next_normal(uint64_t *state) {
-    double u1 = next_uniform(state), u2 = next_uniform(state);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+/* Box-Muller gives normals in pairs; the second is kept for the next call. */
+typedef struct normal_source {
+    uint64_t state;
+    double spare;
+    int has_spare;
+} normal_source;
+
+static double next_normal(normal_source *src) {
+    if (src->has_spare) {
+        src->has_spare = 0;
+        return src->spare;
+    }
+    double u1 = next_uniform(&src->state), u2 = next_uniform(&src->state);
+    double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
+    src->spare = radius * sin(angle);
+    src->has_spare = 1;
+    return radius * cos(angle);
 }
 
 
 /* Normal values times `scale`, already rounded to the dtype. */
-static float *normal_tensor(size_t count, double scale, int32_t dtype, uint64_t *state) {
+static float *normal_tensor(size_t count, double scale, int32_t dtype, normal_source *state) {
     float *t = malloc(sizeof(float) * (count ? count : 1));
     if (!t) return NULL;
     DLDataType dl = attn_dtype_dl(dtype);
@@ -106,13 +120,13 @@ attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_erro
     if (st != ATTN_OK) return st;
     out->c = *c;
     if (!out->c.name[0]) attn_case_label(c, out->c.name, sizeof out->c.name);
-    uint64_t state = c->data_seed * 0x2545F4914F6CDD1DULL + 17;
+    normal_source normals = {c->data_seed * 0x2545F4914F6CDD1DULL + 17, 0.0, 0};
     size_t nq = (size_t)(c->batch * c->q_heads * c->q_len * c->head_dim);
     size_t nk = (size_t)(c->batch * c->kv_heads * c->kv_len * c->head_dim);
     size_t nv = (size_t)(c->batch * c->kv_heads * c->kv_len * c->value_dim);
-    out->q = normal_tensor(nq, c->input_scale, c->dtype, &state);
-    out->k = normal_tensor(nk, c->input_scale, c->dtype, &state);
-    out->v = normal_tensor(nv, 1.0, c->dtype, &state);
+    out->q = normal_tensor(nq, c->input_scale, c->dtype, &normals);
+    out->k = normal_tensor(nk, c->input_scale, c->dtype, &normals);
+    out->v = normal_tensor(nv, 1.0, c->dtype, &normals);
     int failed = !out->q || !out->k || !out->v;
     if (!failed && c->has_lengths) {
         out->q_lens = int_copy(c->q_lens, c->batch);
@@ -128,7 +142,7 @@ attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_erro
         for (int64_t h = 0; !failed && h < c->q_heads; ++h)
             out->alibi_slopes[h] = (float)pow(2.0, -8.0 * (double)(h + 1) / (double)c->q_heads);
     }
-    if (!failed && c->modifier == ATTN_MOD_SYNAPTIC) failed = !(out->synaptic_w = make_synaptic_weights(c, &state));
+    if (!failed && c->modifier == ATTN_MOD_SYNAPTIC) failed = !(out->synaptic_w = make_synaptic_weights(c, &normals.state));
     if (failed) {
         attn_instance_free(out);
         return attn_error_set(err, ATTN_E_NOMEM, "%s: out of host memory generating inputs", c->name);

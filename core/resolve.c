@@ -51,8 +51,8 @@ static int executable_plugin_dir(char *out, size_t cap) {
     exe[n] = '\0';
     char dir[PATH_MAX];
     attn_dirname(exe, dir, sizeof dir);
-    snprintf(out, cap, "%s/../plugins", dir);
-    return 1;
+    int written = snprintf(out, cap, "%s/../plugins", dir);
+    return written > 0 && (size_t)written < cap;
 }
 
 attn_status attn_plugin_resolve(const char *plugin, const char *config_dir, char *out_path, size_t out_cap, attn_error *err) {

@@ -41,6 +41,20 @@ ATTN_INLINE float attn_round_to(uint8_t code, uint8_t bits, float x) {
     return code == kDLBfloat ? attn_bf16_to_f32(attn_f32_to_bf16(x)) : attn_f16_to_f32(attn_f32_to_f16(x));
 }
 
+/* Reads count elements along the last dimension, starting at idx (idx[ndim-1] included). */
+ATTN_INLINE void attn_load_floats(const DLTensor *t, const int64_t *idx, int64_t count, float *out) {
+    const char *p = (const char *)attn_elem_ptr(t, idx);
+    int64_t step = t->strides[t->ndim - 1] * (int64_t)(t->dtype.bits / 8);
+    for (int64_t n = 0; n < count; ++n, p += step) {
+        if (t->dtype.bits == 32) {
+            out[n] = *(const float *)p;
+        } else {
+            uint16_t h = *(const uint16_t *)p;
+            out[n] = t->dtype.code == kDLBfloat ? attn_bf16_to_f32(h) : attn_f16_to_f32(h);
+        }
+    }
+}
+
 ATTN_INLINE int32_t attn_load_i32(const DLTensor *t, const int64_t *idx) { return *(const int32_t *)attn_elem_ptr(t, idx); }
 
 #endif

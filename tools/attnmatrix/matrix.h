@@ -32,6 +32,7 @@ typedef struct matrix_row {
     uint32_t dtype_mask; /* dtypes among instances that ran on some backend */
     matrix_cell cells[MATRIX_MAX_BACKENDS];
     double pair_diff[MATRIX_MAX_BACKENDS][MATRIX_MAX_BACKENDS]; /* -1: the pair never ran together */
+    double max_tol;      /* the loosest O tolerance among the row's instances (2 |baseline - golden| + floor) */
     char note[160];      /* row-level facts, e.g. the dropout kept fraction */
 } matrix_row;
 

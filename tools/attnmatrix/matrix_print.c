@@ -50,7 +50,8 @@ static void row_notes(const matrix *m, const matrix_row *row, char *out, size_t 
     dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
     size_t n = 0;
     if (worst >= 0.0)
-        n += (size_t)snprintf(out + n, cap - n, "max err vs golden %.2g (%s); ", worst, m->backends[who].spec->name);
+        n += (size_t)snprintf(out + n, cap - n, "max err vs golden %.2g (%s), tolerance <= %.2g; ", worst,
+                              m->backends[who].spec->name, row->max_tol);
     if (worst_pair >= 0.0 && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "max pair diff %.2g (%s vs %s); ", worst_pair, m->backends[pa].spec->name,
                               m->backends[pb].spec->name);
@@ -187,7 +188,9 @@ void matrix_print_json(const matrix *m, FILE *out) {
             }
         char dtypes[64];
         dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
-        fprintf(out, "], \"instances\": %u, \"dtypes\": ", row->instances);
+        fprintf(out, "], \"max_tolerance\": ");
+        json_number(out, row->max_tol);
+        fprintf(out, ", \"instances\": %u, \"dtypes\": ", row->instances);
         json_string(out, dtypes);
         fprintf(out, ", \"note\": ");
         json_string(out, row->note);

@@ -166,6 +166,9 @@ static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, 
     char kept_reason[256] = "";
     int kept_ok = !(c->checks & ATTN_CHECK_KEPT_FRACTION) || kept_fraction_ok(&inst, row, kept_reason, sizeof kept_reason);
     row->instances++;
+    attn_verdict tolerance; /* the tolerance depends on golden and baseline only */
+    attn_compare(&inst, &golden, &baseline, &baseline, &tolerance);
+    if (tolerance.tol_o > row->max_tol) row->max_tol = tolerance.tol_o;
     for (uint32_t n = 0; n < m->backend_count; ++n) {
         matrix_backend *mb = &m->backends[n];
         matrix_cell *cell = &row->cells[n];
