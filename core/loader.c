@@ -83,10 +83,11 @@ attn_status attn_backend_open(const char *name, const char *plugin_path, const a
     const attn_plugin_api *api = NULL;
     attn_status st = entry(ATTN_ABI_VERSION, &host_services, &api, msg, sizeof msg);
     if (st != ATTN_OK) {
-        attn_error_set(err, st == ATTN_E_ABI ? ATTN_E_ABI : ATTN_E_LOAD, "%s: plugin refused to load (%s): %s (host ABI %u.%u)",
-                       plugin_path, attn_status_name(st), msg[0] ? msg : "no reason given", ATTN_ABI_MAJOR, ATTN_ABI_MINOR);
+        /* The plugin's own status passes through: ATTN_E_UNAVAILABLE (no device) must read as SKIP. */
+        attn_error_set(err, st, "%s: plugin refused to load (%s): %s (host ABI %u.%u)", plugin_path, attn_status_name(st),
+                       msg[0] ? msg : "no reason given", ATTN_ABI_MAJOR, ATTN_ABI_MINOR);
         dlclose(handle);
-        return err ? err->status : st;
+        return st;
     }
     st = negotiate(plugin_path, api, err);
     if (st != ATTN_OK) {
@@ -152,7 +153,7 @@ attn_status attn_backend_check(attn_backend *backend, const attn_problem *proble
     char msg[ATTN_MSG_CAP] = "";
     st = backend->api->check(backend->instance, problem, msg, sizeof msg);
     if (st == ATTN_OK) return ATTN_OK;
-    return attn_error_set(err, st, "%s", msg[0] ? msg : attn_status_name(st));
+    return plugin_failure(backend, "check", st, msg, err);
 }
 
 attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attn/attn_host.h"
@@ -26,7 +27,11 @@ void attn_dirname(const char *path, char *out, size_t cap) {
     out[n] = '\0';
 }
 
-static int is_file(const char *path) { return access(path, F_OK) == 0; }
+/* A regular file (or a link to one): a folder named like a plugin must not shadow it. */
+static int is_file(const char *path) {
+    struct stat info;
+    return stat(path, &info) == 0 && S_ISREG(info.st_mode);
+}
 
 /* Tries the file names a bare plugin name may have in one directory. */
 static int try_directory(const char *dir, const char *name, char *out, size_t cap, char *tried, size_t tried_cap) {

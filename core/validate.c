@@ -102,8 +102,11 @@ attn_status attn_problem_validate(const attn_problem *p, attn_error *err) {
     for (int n = 0; n < 4; ++n) {
         if (!attn_tensor_present(main_tensors[n]))
             return attn_error_set(err, ATTN_E_INVALID, "%s: data is NULL (Q, K, V and O are required)", main_names[n]);
-        if (main_tensors[n]->ndim != 4 || !main_tensors[n]->shape)
+        if (main_tensors[n]->ndim != 4)
             return attn_error_set(err, ATTN_E_INVALID, "%s: rank %d, expected 4", main_names[n], main_tensors[n]->ndim);
+        if (!main_tensors[n]->shape || !main_tensors[n]->strides)
+            return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given (strides are never NULL)",
+                                  main_names[n]);
         if (!is_float_dtype(main_tensors[n]->dtype))
             return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s (code %u, %u bits); expected float32, float16 or bfloat16",
                                   main_names[n], dtype_text(main_tensors[n]->dtype), main_tensors[n]->dtype.code,

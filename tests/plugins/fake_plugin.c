@@ -1,0 +1,113 @@
+/* A plugin that misbehaves in exactly one way, chosen at compile time with FAKE_MODE, so
+ * that the loader test can check each failure of attn_backend_open on a real .so.
+ *
+ *   FAKE_NO_ENTRY           exports a symbol, but not attn_plugin_query
+ *   FAKE_ABI_OLD            answers a table stamped ABI 0.9 (below the host's floor)
+ *   FAKE_ABI_NEW            answers a table stamped ABI 2.0 (a major the host does not speak)
+ *   FAKE_ENTRY_ERROR        the entry refuses with ATTN_E_UNAVAILABLE and a reason
+ *   FAKE_CREATE_OPTION      create() refuses any option other than `threads`
+ *   FAKE_CREATE_UNAVAILABLE create() answers ATTN_E_UNAVAILABLE "no device"
+ *   FAKE_NULL_RUN           the table leaves the required entry `run` NULL
+ *
+ * Everything it is not testing is well-formed (cpu_device.h services, a real create). */
+#include <attn/attn_plugin.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../plugins/common/cpu_device.h"
+
+#define FAKE_NO_ENTRY 1
+#define FAKE_ABI_OLD 2
+#define FAKE_ABI_NEW 3
+#define FAKE_ENTRY_ERROR 4
+#define FAKE_CREATE_OPTION 5
+#define FAKE_CREATE_UNAVAILABLE 6
+#define FAKE_NULL_RUN 7
+
+#ifndef FAKE_MODE
+#error "FAKE_MODE must be set to one of the FAKE_* values"
+#endif
+
+static attn_status fake_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
+                               void **out, char *msg, uint32_t msg_cap) {
+    (void)host;
+#if FAKE_MODE == FAKE_CREATE_UNAVAILABLE
+    (void)options;
+    (void)option_count;
+    (void)out;
+    snprintf(msg, msg_cap, "no device");
+    return ATTN_E_UNAVAILABLE;
+#else
+    static int fake_instance; /* the fake has no state; any non-NULL pointer will do */
+    for (uint32_t n = 0; n < option_count; ++n) {
+        if (strcmp(options[n].key, "threads") != 0) {
+            snprintf(msg, msg_cap, "unknown option '%s' (known: threads)", options[n].key);
+            return ATTN_E_INVALID;
+        }
+    }
+    *out = &fake_instance;
+    return ATTN_OK;
+#endif
+}
+
+static void fake_destroy(void *backend) { (void)backend; }
+
+static attn_status fake_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
+    (void)backend;
+    (void)problem;
+    snprintf(msg, msg_cap, "the fake plugin computes nothing");
+    return ATTN_E_UNSUPPORTED;
+}
+
+#if FAKE_MODE != FAKE_NULL_RUN
+static attn_status fake_run(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
+    return fake_check(backend, problem, msg, msg_cap);
+}
+#define FAKE_RUN fake_run
+#else
+#define FAKE_RUN NULL
+#endif
+
+#if FAKE_MODE == FAKE_ABI_OLD
+#define FAKE_ABI ATTN_ABI_MAKE(0, 9)
+#elif FAKE_MODE == FAKE_ABI_NEW
+#define FAKE_ABI ATTN_ABI_MAKE(2, 0)
+#else
+#define FAKE_ABI ATTN_ABI_VERSION
+#endif
+
+static const attn_plugin_api fake_api = {
+    sizeof(attn_plugin_api),
+    FAKE_ABI,
+    "fake",
+    "0.0.0",
+    "a test plugin that fails one way on purpose",
+    fake_create,
+    fake_destroy,
+    cpu_device_of,
+    fake_check,
+    FAKE_RUN,
+    ATTN_CPU_DEVICE_SERVICES,
+};
+
+#if FAKE_MODE == FAKE_NO_ENTRY
+/* A well-formed shared object that exports something, but not the entry point. */
+ATTN_PLUGIN_EXPORT const attn_plugin_api *fake_plugin_table(void) { return &fake_api; }
+#else
+ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
+                                                 const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
+    (void)host_abi_version;
+    (void)host;
+#if FAKE_MODE == FAKE_ENTRY_ERROR
+    (void)out_api;
+    (void)&fake_api; /* the table exists but is never handed out */
+    snprintf(msg, msg_cap, "fake: the licence server is unreachable");
+    return ATTN_E_UNAVAILABLE;
+#else
+    (void)msg;
+    (void)msg_cap;
+    *out_api = &fake_api;
+    return ATTN_OK;
+#endif
+}
+#endif
