@@ -10,7 +10,7 @@
 #include "yaml_doc.h"
 
 static const char *const top_keys[] = {"reference", "backends", NULL};
-static const char *const backend_keys[] = {"name", "plugin", "options", NULL};
+static const char *const backend_keys[] = {"name", "plugin", "options", "optional", NULL};
 
 void attn_config_free(attn_config *config) {
     if (!config) return;
@@ -73,6 +73,9 @@ static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *co
         } else if (!strcmp(k, "options")) {
             st = parse_options(y, value, spec, err);
             if (st != ATTN_OK) return st;
+        } else if (!strcmp(k, "optional")) {
+            st = attn_yaml_bool(y, value, k, &spec->optional, err);
+            if (st != ATTN_OK) return st;
         } else {
             return attn_yaml_unknown_key(y, key, backend_keys, err);
         }
@@ -81,8 +84,13 @@ static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *co
     if (!spec->plugin) return attn_yaml_fail(y, node, "plugin", err, "missing: backend '%s' names no plugin file", spec->name);
     char path[PATH_MAX];
     attn_error resolve_err;
-    if (attn_plugin_resolve(spec->plugin, config_dir, path, sizeof path, &resolve_err) != ATTN_OK)
-        return attn_yaml_fail(y, plugin_node, "plugin", err, "backend '%s': %s", spec->name, resolve_err.message);
+    if (attn_plugin_resolve(spec->plugin, config_dir, path, sizeof path, &resolve_err) != ATTN_OK) {
+        if (!spec->optional)
+            return attn_yaml_fail(y, plugin_node, "plugin", err, "backend '%s': %s", spec->name, resolve_err.message);
+        /* An optional backend whose plugin was not built (no CUDA, no oneDNN) is kept, to be shown as SKIP. */
+        spec->resolve_error = strdup(resolve_err.message);
+        return spec->resolve_error ? ATTN_OK : attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    }
     spec->plugin_path = strdup(path);
     if (!spec->plugin_path) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
     return ATTN_OK;

@@ -12,7 +12,7 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The Debian packages libattn builds with; see README "Dependencies".
-PACKAGES="build-essential cmake pkg-config libyaml-dev libcmocka-dev libdlpack-dev"
+PACKAGES="build-essential cmake pkg-config libyaml-dev libcmocka-dev libdlpack-dev libdnnl-dev"
 
 deps() {
     missing=""

@@ -5,6 +5,7 @@
  *     - name: sdpa-ref             # display name, unique
  *       plugin: attn_sdpa_ref      # bare name (searched) or path (relative to this file)
  *       options: {threads: 2}      # optional; scalar values, handed to the plugin as text
+ *       optional: true             # optional; a plugin file that was not built is SKIP, not an error
  *
  * Errors name the file, line, column and key. */
 #ifndef ATTN_CONFIG_H
@@ -22,8 +23,9 @@ extern "C" {
 typedef struct attn_backend_spec {
     char *name;
     char *plugin;      /* as written */
-    char *plugin_path; /* resolved file, or NULL when resolution failed (see resolve_error) */
-    char *resolve_error;
+    char *plugin_path;   /* resolved file, or NULL when an optional plugin was not found */
+    char *resolve_error; /* why an optional plugin was not found */
+    int32_t optional;
     attn_option *options;
     uint32_t option_count;
     int32_t line; /* 1-based line of the entry, for messages */

@@ -19,6 +19,10 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
         matrix_backend *mb = &m->backends[m->backend_count++];
         mb->spec = spec;
         if (!strcmp(spec->name, config->reference)) reference = spec;
+        if (!spec->plugin_path) { /* an optional plugin that was not built here */
+            snprintf(mb->skip_reason, sizeof mb->skip_reason, "plugin not built here: %s", spec->resolve_error);
+            continue;
+        }
         attn_error open_err;
         attn_status st = attn_backend_open(spec->name, spec->plugin_path, spec->options, spec->option_count, &mb->backend, &open_err);
         if (st == ATTN_E_UNAVAILABLE) {
