@@ -17,9 +17,10 @@ static double dtype_epsilon(int32_t dtype) {
 }
 
 /* Two 16-bit results that are each correctly rounded can differ by one unit in the last
- * place; float32 results also carry the accumulation order of a long row, hence 4 units. */
+ * place of the largest value; float32 results also carry the accumulation order of a long
+ * row, hence 4 units.  Anything beyond that must come from the baseline term. */
 double attn_dtype_floor(int32_t dtype, double magnitude) {
-    double units = dtype == ATTN_DTYPE_F32 ? 4.0 : 2.0;
+    double units = dtype == ATTN_DTYPE_F32 ? 4.0 : 1.0;
     return units * dtype_epsilon(dtype) * (magnitude > 1.0 ? magnitude : 1.0);
 }
 

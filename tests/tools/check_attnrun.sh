@@ -1,0 +1,107 @@
+#!/bin/sh
+# Usage: check_attnrun.sh ATTNRUN WRONG_TOPLEFT_PLUGIN
+# attnrun end to end on the reference: .npy outputs with the right headers, --check PASS,
+# .npy inputs read back, a case file, a deliberately wrong backend caught by --check, and
+# bad usage failing with exit 2 and one line.
+tool=$1
+wrong_plugin=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+fail() {
+    echo "FAIL: $*"
+    for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
+    exit 1
+}
+
+# run EXPECTED_STATUS ARGS...: runs attnrun, output in $dir/out and $dir/err.
+run() {
+    want=$1
+    shift
+    "$tool" "$@" >"$dir/out" 2>"$dir/err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "attnrun $*: exit status $got, expected $want"
+}
+
+# expect_header FILE TEXT: the .npy header (first 128 bytes) contains TEXT.
+expect_header() {
+    head -c 128 "$1" | grep -aqF -- "$2" || fail "$1: header lacks $2: $(head -c 128 "$1" | tr -d '\000')"
+}
+
+one_line_error() {
+    lines=$(grep -c '' "$dir/err")
+    [ "$lines" -eq 1 ] || fail "$lines lines on stderr, expected 1"
+    grep -qF -- "$1" "$dir/err" || fail "stderr lacks: $1"
+}
+
+tiny="--backend sdpa-ref --batch 1 --q-heads 2 --kv-heads 1 --q-len 5 --kv-len 7 --head-dim 8"
+
+# Outputs: O is [B, Hq, Tq, Dv] float32, LSE [B, Hq, Tq].
+run 0 $tiny --value-dim 4 --out-o "$dir/o.npy" --out-lse "$dir/lse.npy"
+expect_header "$dir/o.npy" "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 5, 4), }"
+expect_header "$dir/lse.npy" "'shape': (1, 2, 5), }"
+size=$(wc -c <"$dir/o.npy")
+[ "$size" -eq $((128 + 1 * 2 * 5 * 4 * 4)) ] || fail "o.npy is $size bytes"
+
+# --check against golden and baseline.
+run 0 $tiny --dtype bfloat16 --check
+grep -q "PASS" "$dir/out" || fail "--check printed no PASS"
+
+# Inputs: an O with Dv == D has Q's shape, so it can come back in as Q.
+run 0 $tiny --out-o "$dir/q.npy"
+run 0 $tiny --q "$dir/q.npy" --check
+grep -q "PASS" "$dir/out" || fail "--check with a .npy input printed no PASS"
+run 2 $tiny --k "$dir/q.npy"
+one_line_error "shape mismatch: file has (1, 2, 5, 8), the problem expects (1, 1, 7, 8)"
+printf 'not numpy' >"$dir/bad.npy"
+run 2 $tiny --v "$dir/bad.npy"
+one_line_error "bad.npy: not an .npy file (bad magic)"
+
+# A case from a case file, changed by a case option.
+cat >"$dir/cases.yaml" <<'YAML'
+cases:
+  - row: Custom
+    batch: 2
+    q_heads: 2
+    kv_heads: 2
+    q_len: 3
+    kv_len: 9
+    head_dim: 16
+  - row: Custom
+    q_len: 4
+YAML
+run 0 --backend sdpa-ref --case-file "$dir/cases.yaml" --case-index 0 --softcap 5 --out-o "$dir/case.npy" --check
+expect_header "$dir/case.npy" "'shape': (2, 2, 3, 16), }"
+run 2 --backend sdpa-ref --case-file "$dir/cases.yaml" --case-index 2
+one_line_error "the file has 2 cases"
+
+# The top-left-aligned backend is right when Tq == Tk and wrong for chunk decode.
+cat >"$dir/wrong.yaml" <<YAML
+reference: sdpa-ref
+backends:
+  - name: sdpa-ref
+    plugin: attn_sdpa_ref
+  - name: wrong
+    plugin: $wrong_plugin
+YAML
+run 0 --config "$dir/wrong.yaml" --backend wrong --q-len 16 --kv-len 16 --check
+grep -q "PASS" "$dir/out" || fail "wrong-topleft on Tq == Tk: no PASS"
+run 1 --config "$dir/wrong.yaml" --backend wrong --q-len 4 --kv-len 16 --check
+grep -q "FAIL" "$dir/out" || fail "wrong-topleft on chunk decode: no FAIL"
+
+# Bad usage: exit 2 and exactly one line on stderr.
+run 2 --batch 2
+one_line_error "--backend NAME is required"
+run 2 --backend no-such-backend
+one_line_error "no backend named 'no-such-backend'"
+run 2 $tiny --batch 2x
+one_line_error "'2x' is not an integer"
+run 2 $tiny --q-lens 1,2
+one_line_error "--q-lens has 2 values but the batch is 1"
+run 2 $tiny --alibi --softcap 3
+one_line_error "at most one score modifier"
+run 2 $tiny --no-such-option
+one_line_error "unknown option --no-such-option"
+run 0 --help
+grep -q "^usage: attnrun" "$dir/out" || fail "--help printed no usage"
+echo "ok"
