@@ -224,20 +224,26 @@ static void finish_cells(matrix *m) {
         }
 }
 
+static int selected(const attn_case *c, const char *row_filter, int32_t dtype_filter) {
+    return (!row_filter || strstr(c->row, row_filter)) && (dtype_filter < 0 || c->dtype == dtype_filter);
+}
+
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
                        attn_error *err) {
-    /* Rows appear in table order: the catalogue's first, then new rows of case files. */
-    for (uint32_t n = 0; n < attn_catalogue_row_count(); ++n) {
-        const char *name = attn_catalogue_row(n)->name;
-        if (row_filter && !strstr(name, row_filter)) continue;
-        if (!row_for(m, name, err)) return err->status;
-    }
     uint32_t total = 0, done = 0;
-    for (uint32_t n = 0; n < case_count; ++n)
-        total += (!row_filter || strstr(cases[n].row, row_filter)) && (dtype_filter < 0 || cases[n].dtype == dtype_filter);
+    for (uint32_t n = 0; n < case_count; ++n) total += selected(&cases[n], row_filter, dtype_filter);
+    /* Rows appear in table order: the catalogue's first, then new rows of case files; a row
+     * with no selected instance is left out. */
+    for (uint32_t r = 0; r < attn_catalogue_row_count(); ++r) {
+        const char *name = attn_catalogue_row(r)->name;
+        int used = 0;
+        for (uint32_t n = 0; n < case_count && !used; ++n)
+            used = selected(&cases[n], row_filter, dtype_filter) && !strcmp(cases[n].row, name);
+        if (used && !row_for(m, name, err)) return err->status;
+    }
     for (uint32_t n = 0; n < case_count; ++n) {
         const attn_case *c = &cases[n];
-        if ((row_filter && !strstr(c->row, row_filter)) || (dtype_filter >= 0 && c->dtype != dtype_filter)) continue;
+        if (!selected(c, row_filter, dtype_filter)) continue;
         matrix_row *row = row_for(m, c->row, err);
         if (!row) return err->status;
         attn_status st = run_instance(m, c, row, done++, total, err);
