@@ -71,7 +71,7 @@ static const field fields[] = {
     FIELD(synaptic_eps, F_FLOAT, 1e-30, 1e30),
     FIELD(synaptic_beta, F_FLOAT, -1e30, 1e30),
     FIELD(scale, F_DOUBLE, 0, 1e30),
-    FIELD(dropout_p, F_FLOAT, 0, 0.999999),
+    FIELD(dropout_p, F_FLOAT, 0, 1), /* [0, 1): attn_case_validate refuses 1 with the reason */
     FIELD(dropout_seed, F_UINT64, 0, 0),
     FIELD(dropout_offset, F_UINT32, 0, 4294967295.0),
     FIELD(want_lse, F_BOOL, 0, 0),

@@ -3,6 +3,9 @@
 #   scripts/dev.sh matrix [attnmatrix args]  install deps, build, run attnmatrix (default config)
 #   scripts/dev.sh test                      install deps, build, run the tests
 #   scripts/dev.sh sanitize                  the tests again under ASan + UBSan (build-asan/)
+#   scripts/dev.sh valgrind                  the tests and attnmatrix under valgrind memcheck
+#   scripts/dev.sh tsan                      the concurrency and loader tests under TSan (build-tsan/)
+#   scripts/dev.sh fuzz [SECONDS]            each libFuzzer target for SECONDS (default 60), clang
 #   scripts/dev.sh deps                      only install the Debian packages
 # BUILD_DIR (default build) and BUILD_TYPE (default RelWithDebInfo) may be set.
 set -eu
@@ -14,9 +17,9 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # The Debian packages libattn builds with; see README "Dependencies".
 PACKAGES="build-essential cmake pkg-config libyaml-dev libcmocka-dev libdlpack-dev libdnnl-dev"
 
-deps() {
+deps() { # deps [extra packages]
     missing=""
-    for p in $PACKAGES; do
+    for p in $PACKAGES "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -54,8 +57,39 @@ sanitize)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure -j "$JOBS"
     ;;
+valgrind)
+    deps valgrind
+    build "$BUILD_DIR"
+    (cd "$BUILD_DIR" && ctest -T memcheck -j "$JOBS" --output-on-failure) || {
+        grep -l "ERROR SUMMARY: [1-9]\|definitely lost: [1-9]" "$BUILD_DIR"/Testing/Temporary/MemoryChecker.*.log 2>/dev/null |
+            head -3 | xargs -r cat >&2
+        exit 1
+    }
+    valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect -q \
+        "$BUILD_DIR/bin/attnmatrix" --quiet >/dev/null
+    echo "valgrind: tests and attnmatrix clean"
+    ;;
+tsan)
+    deps
+    BUILD_TYPE=Debug build build-tsan -DATTN_SANITIZE=thread
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R "test_threads|test_loader|test_reference"
+    ;;
+fuzz)
+    deps clang libclang-rt-14-dev
+    seconds=${1:-60}
+    CC=clang BUILD_TYPE=Debug build build-fuzz -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF
+    for target in config casefile npy problem; do
+        # New inputs go to a scratch folder; the committed corpus is only read.
+        scratch=$(mktemp -d)
+        echo "fuzz_$target: ${seconds} s"
+        build-fuzz/fuzz/fuzz_$target -max_total_time="$seconds" -print_final_stats=1 "$scratch" "fuzz/corpus/$target" \
+            >"$scratch.log" 2>&1 || { tail -60 "$scratch.log" >&2; exit 1; }
+        grep -E "stat::number_of_executed_units" "$scratch.log" || true
+        rm -rf "$scratch" "$scratch.log"
+    done
+    ;;
 *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -56,8 +56,13 @@ run 0 --config "$dir/config.yaml" --preset tiny --warmup 0 --repeats 1
 grep -q "^no-device .*UNAVAILABLE: " "$dir/out" || fail "no UNAVAILABLE row for the backend without a device"
 grep -q "^sdpa-ref" "$dir/out" && fail "the reference was timed without being named"
 
-# The default config has only the reference, which is timed only when named.
-run 2 --preset tiny
+# A config with only the reference times nothing unless the reference is named.
+cat >"$dir/reference_only.yaml" <<YAML
+backends:
+  - name: sdpa-ref
+    plugin: attn_sdpa_ref
+YAML
+run 2 --config "$dir/reference_only.yaml" --preset tiny
 grep -q "timed only when named" "$dir/err" || fail "no explanation for the empty backend list"
 run 2 --preset huge
 grep -q "'huge' is not prefill, decode, all or tiny" "$dir/err" || fail "bad preset not named"

@@ -159,6 +159,22 @@ static void test_stride_overflow(void **state) {
     assert_invalid(&f->problem, "v", "overflow");
 }
 
+/* Element offsets that fit in 64 bits while the byte size (4 bytes each) does not. */
+static void test_byte_size_overflow(void **state) {
+    fixture *f = *state;
+    f->q_shape[0] = (int64_t)1 << 61;
+    f->q_strides[0] = 1;
+    assert_invalid(&f->problem, "q", "byte extent overflows 64 bits");
+}
+
+/* A shape whose element count alone overflows. */
+static void test_shape_overflow(void **state) {
+    fixture *f = *state;
+    f->q_shape[0] = (int64_t)1 << 62;
+    f->q_strides[0] = 16;
+    assert_invalid(&f->problem, "q", "overflow 64 bits");
+}
+
 static void test_o_aliases_q(void **state) {
     fixture *f = *state;
     f->problem.o.data = f->q;
@@ -244,7 +260,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_valid),           CASE(test_null_q),          CASE(test_rank3_q),
         CASE(test_mismatched_dtype), CASE(test_int_dtype),      CASE(test_heads_not_divisible),
-        CASE(test_negative_stride), CASE(test_stride_overflow), CASE(test_o_aliases_q),
+        CASE(test_negative_stride), CASE(test_stride_overflow), CASE(test_byte_size_overflow),
+        CASE(test_shape_overflow), CASE(test_o_aliases_q),
         CASE(test_lse_aliases_k),   CASE(test_lse_dtype),       CASE(test_dropout_one),
         CASE(test_dropout_negative), CASE(test_dropout_nan),    CASE(test_softcap_zero),
         CASE(test_alibi_without_slopes), CASE(test_unknown_modifier), CASE(test_window_left_minus_two),
