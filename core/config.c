@@ -9,7 +9,7 @@
 #include "internal.h"
 #include "yaml_doc.h"
 
-static const char *const top_keys[] = {"reference", "backends", NULL};
+static const char *const top_keys[] = {"reference", "backends", "priority", NULL};
 static const char *const backend_keys[] = {"name", "plugin", "options", "optional", NULL};
 
 void attn_config_free(attn_config *config) {
@@ -27,6 +27,8 @@ void attn_config_free(attn_config *config) {
         free(spec->options);
     }
     free(config->backends);
+    for (uint32_t n = 0; n < config->priority_count; ++n) free(config->priority[n]);
+    free(config->priority);
     free(config->reference);
     free(config->source);
     free(config);
@@ -96,16 +98,43 @@ static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *co
     return ATTN_OK;
 }
 
+/* `priority: [a, b, ...]`: the order attn_select tries backends in; every name must be a
+ * configured backend, once. */
+static attn_status parse_priority(attn_yaml *y, yaml_node_t *node, attn_config *config, attn_error *err) {
+    if (node->type != YAML_SEQUENCE_NODE || node->data.sequence.items.top == node->data.sequence.items.start)
+        return attn_yaml_fail(y, node, "priority", err, "expected a non-empty list of backend names");
+    size_t count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    config->priority = calloc(count, sizeof *config->priority);
+    if (!config->priority) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    for (yaml_node_item_t *item = node->data.sequence.items.start; item < node->data.sequence.items.top; ++item) {
+        yaml_node_t *entry = attn_yaml_get(y, *item);
+        const char *name;
+        attn_status st = attn_yaml_string(y, entry, "priority", &name, err);
+        if (st != ATTN_OK) return st;
+        int known = 0;
+        for (uint32_t n = 0; n < config->backend_count; ++n) known |= !strcmp(config->backends[n].name, name);
+        if (!known) return attn_yaml_fail(y, entry, "priority", err, "'%s' is not one of the configured backends", name);
+        for (uint32_t n = 0; n < config->priority_count; ++n)
+            if (!strcmp(config->priority[n], name))
+                return attn_yaml_fail(y, entry, "priority", err, "'%s' is listed twice", name);
+        if (!(config->priority[config->priority_count] = strdup(name)))
+            return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+        config->priority_count++;
+    }
+    return ATTN_OK;
+}
+
 static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_config *config, attn_error *err) {
     yaml_node_t *root = attn_yaml_root(y);
     attn_status st = attn_yaml_expect_mapping(y, root, "the config", err);
     if (st != ATTN_OK) return st;
-    yaml_node_t *backends = NULL, *reference = NULL;
+    yaml_node_t *backends = NULL, *reference = NULL, *priority = NULL;
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; ++pair) {
         yaml_node_t *key = attn_yaml_get(y, pair->key);
         const char *k = (const char *)key->data.scalar.value;
         if (!strcmp(k, "backends")) backends = attn_yaml_get(y, pair->value);
         else if (!strcmp(k, "reference")) reference = attn_yaml_get(y, pair->value);
+        else if (!strcmp(k, "priority")) priority = attn_yaml_get(y, pair->value);
         else return attn_yaml_unknown_key(y, key, top_keys, err);
     }
     if (!backends) return attn_yaml_fail(y, root, "backends", err, "missing: the config names no backends");
@@ -136,7 +165,7 @@ static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_confi
                               reference_name);
     config->reference = strdup(reference_name);
     if (!config->reference) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
-    return ATTN_OK;
+    return priority ? parse_priority(y, priority, config, err) : ATTN_OK;
 }
 
 attn_status attn_config_parse(const char *text, size_t length, const char *source, const char *config_dir,

@@ -3,6 +3,7 @@
  * Every failure names the file and says what went wrong in full: the dlerror() text, the
  * missing symbol, or both ABI versions. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ static void host_log(void *host_context, int32_t level, const char *plugin_name,
     if (level > attn_log_threshold()) return;
     fprintf(stderr, "%s: %s: %s\n", plugin_name ? plugin_name : "plugin", names[level], message);
 }
+
+/* The core's one piece of global state: loading and unloading are serialised, so that a
+ * plugin's entry, create and destroy never run concurrently with another load (plugins may
+ * keep static state in them), and so that ThreadSanitizer sees the ordering that glibc's
+ * own loader lock provides invisibly.  run() and the device services are not under it. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const attn_host_services host_services = {sizeof(attn_host_services), ATTN_ABI_VERSION, NULL, host_log};
 
@@ -58,8 +65,27 @@ static attn_status negotiate(const char *path, const attn_plugin_api *api, attn_
     return ATTN_OK;
 }
 
+static attn_status backend_open_locked(const char *name, const char *plugin_path, const attn_option *options,
+                                      uint32_t option_count, attn_backend **out, attn_error *err);
+static void backend_close_locked(attn_backend *backend);
+
 attn_status attn_backend_open(const char *name, const char *plugin_path, const attn_option *options,
                               uint32_t option_count, attn_backend **out, attn_error *err) {
+    pthread_mutex_lock(&load_lock);
+    attn_status st = backend_open_locked(name, plugin_path, options, option_count, out, err);
+    pthread_mutex_unlock(&load_lock);
+    return st;
+}
+
+void attn_backend_close(attn_backend *backend) {
+    if (!backend) return;
+    pthread_mutex_lock(&load_lock);
+    backend_close_locked(backend);
+    pthread_mutex_unlock(&load_lock);
+}
+
+static attn_status backend_open_locked(const char *name, const char *plugin_path, const attn_option *options,
+                                      uint32_t option_count, attn_backend **out, attn_error *err) {
     *out = NULL;
     dlerror();
     void *handle = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
@@ -115,15 +141,14 @@ attn_status attn_backend_open(const char *name, const char *plugin_path, const a
     if (st != ATTN_OK) {
         attn_error_set(err, st, "%s (%s): %s", backend->name, plugin_path, msg[0] ? msg : attn_status_name(st));
         backend->instance = NULL;
-        attn_backend_close(backend);
+        backend_close_locked(backend);
         return st;
     }
     *out = backend;
     return ATTN_OK;
 }
 
-void attn_backend_close(attn_backend *backend) {
-    if (!backend) return;
+static void backend_close_locked(attn_backend *backend) {
     if (backend->instance) backend->api->destroy(backend->instance);
     if (backend->handle) dlclose(backend->handle);
     free(backend->name);
@@ -132,6 +157,7 @@ void attn_backend_close(attn_backend *backend) {
 }
 
 const char *attn_backend_name(const attn_backend *backend) { return backend->name; }
+const char *attn_backend_plugin_path(const attn_backend *backend) { return backend->path; }
 const attn_plugin_api *attn_backend_api(const attn_backend *backend) { return backend->api; }
 uint32_t attn_backend_abi_version(const attn_backend *backend) { return backend->api->abi_version; }
 
@@ -163,6 +189,27 @@ attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem,
     st = backend->api->run(backend->instance, problem, msg, sizeof msg);
     if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
     return attn_backend_synchronize(backend, err);
+}
+
+attn_status attn_backend_describe(attn_backend *backend, char *out, size_t cap, attn_error *err) {
+    if (cap) out[0] = '\0';
+    const attn_plugin_api *api = backend->api;
+    uint32_t v = api->abi_version;
+    if (!ATTN_PLUGIN_API_HAS(api, describe, 1)) {
+        if (ATTN_ABI_VERSION_MINOR_OF(v) < 1)
+            return attn_error_set(err, ATTN_E_UNSUPPORTED, "%s: plugin implements ABI %u.%u: no describe()", backend->name,
+                                  ATTN_ABI_VERSION_MAJOR_OF(v), ATTN_ABI_VERSION_MINOR_OF(v));
+        return attn_error_set(err, ATTN_E_UNSUPPORTED, "%s: plugin speaks ABI %u.%u but leaves describe() NULL: no describe()",
+                              backend->name, ATTN_ABI_VERSION_MAJOR_OF(v), ATTN_ABI_VERSION_MINOR_OF(v));
+    }
+    /* The plugin writes into a buffer of the size the ABI promises, never less; the host
+     * copies what fits into the caller's. */
+    char text[2048] = "";
+    attn_status st = api->describe(backend->instance, text, sizeof text);
+    text[sizeof text - 1] = '\0';
+    if (st != ATTN_OK) return plugin_failure(backend, "describe", st, text, err);
+    if (cap) snprintf(out, cap, "%s", text);
+    return ATTN_OK;
 }
 
 attn_status attn_backend_alloc(attn_backend *backend, uint64_t bytes, void **out, attn_error *err) {

@@ -6,6 +6,8 @@
  *       plugin: attn_sdpa_ref      # bare name (searched) or path (relative to this file)
  *       options: {threads: 2}      # optional; scalar values, handed to the plugin as text
  *       optional: true             # optional; a plugin file that was not built is SKIP, not an error
+ *   priority: [flex-cuda, sdpa-ref]  # optional; the order attn_select tries backends in
+ *                                    # (attn_select.h); backends left out are not candidates
  *
  * Errors name the file, line, column and key. */
 #ifndef ATTN_CONFIG_H
@@ -36,6 +38,8 @@ typedef struct attn_config {
     char *reference;
     attn_backend_spec *backends;
     uint32_t backend_count;
+    char **priority; /* backend names of the `priority` list, or NULL */
+    uint32_t priority_count;
 } attn_config;
 
 /* Parses config text.  `source` names it in messages; `config_dir` anchors relative plugin

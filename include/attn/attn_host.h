@@ -31,11 +31,20 @@ const char *attn_status_name(attn_status status);
 
 /* Resolves a config's `plugin:` value to a file.  A value with a '/' is a path, relative to
  * `config_dir` unless absolute.  A bare name ("attn_sdpa_ref" or "libattn_sdpa_ref.so") is
- * searched for, in order, in each directory of $ATTN_PLUGIN_PATH (':'-separated), then in
- * the build tree's plugin folder next to the running executable (<exe>/../plugins), then
- * in the installed plugin folder.  Every candidate tried is named in the error. */
+ * searched for in the folders of attn_plugin_search_dirs, in order.  Every candidate tried
+ * is named in the error. */
 attn_status attn_plugin_resolve(const char *plugin, const char *config_dir, char *out_path, size_t out_cap,
                                 attn_error *err);
+
+/* The plugin search path, in order: each directory of $ATTN_PLUGIN_PATH (':'-separated), the
+ * build tree's plugin folder next to the running executable (<exe>/../plugins), the installed
+ * plugin folder next to libattn itself (<libdir>/attn/plugins, found at run time, so an
+ * installation moved with `cmake --install --prefix` still finds its plugins), and the
+ * plugin folder of the configured install prefix when that differs.  `visit` gets each folder
+ * (existing or not) and where it came from ("ATTN_PLUGIN_PATH", "next to the executable",
+ * "next to libattn", "install prefix"); strings are valid during the call only. */
+typedef void (*attn_search_dir_fn)(const char *dir, const char *origin, void *context);
+void attn_plugin_search_dirs(attn_search_dir_fn visit, void *context);
 
 /* ---- Backends ---------------------------------------------------------------------- */
 
@@ -49,8 +58,14 @@ attn_status attn_backend_open(const char *name, const char *plugin_path, const a
 void attn_backend_close(attn_backend *backend);
 
 const char *attn_backend_name(const attn_backend *backend);
+const char *attn_backend_plugin_path(const attn_backend *backend);
 const attn_plugin_api *attn_backend_api(const attn_backend *backend);
 uint32_t attn_backend_abi_version(const attn_backend *backend);
+
+/* The plugin's own summary of what it computes (ABI 1.1 describe()), NUL-terminated in
+ * out[cap].  ATTN_E_UNSUPPORTED, with err saying so, when the plugin does not implement it
+ * (an ABI 1.0 plugin, or a 1.1 one that leaves the entry NULL). */
+attn_status attn_backend_describe(attn_backend *backend, char *out, size_t cap, attn_error *err);
 attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error *err);
 
 /* Validates the problem, then asks the plugin.  ATTN_OK or the refusal with its reason. */

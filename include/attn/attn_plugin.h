@@ -11,7 +11,12 @@
  * plugin speaks (<= the host's offer within the same major).  The host refuses a table
  * whose major differs from its own or whose version is below ATTN_ABI_FLOOR, naming both
  * versions.  Tables and structs start with their size and only grow at the end; a table
- * entry beyond struct_size, or NULL, means "not implemented".
+ * entry beyond struct_size, or NULL, means "not implemented" (ATTN_PLUGIN_API_HAS below).
+ * ABI 1.1 appended describe(); a 1.0 plugin (a shorter table) loads unchanged.
+ *
+ * Threading: the host never calls into one backend instance from two threads at once, but
+ * may use different instances from different threads, so state shared between instances
+ * must be immutable or locked.  docs/PLUGINS.md spells out the whole contract.
  *
  * Errors: every fallible function returns an attn_status and, on failure, writes a
  * NUL-terminated explanation into the caller's buffer `msg` of `msg_cap` bytes (always at
@@ -21,6 +26,7 @@
 #define ATTN_PLUGIN_H
 
 #include <dlpack/dlpack.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "attn_problem.h"
@@ -86,7 +92,28 @@ typedef struct attn_plugin_api {
     attn_status (*copy_to_host)(void *backend, void *host_dst, const void *device_src, uint64_t bytes,
                                 char *msg, uint32_t msg_cap);
     attn_status (*synchronize)(void *backend, char *msg, uint32_t msg_cap);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional.  A human-readable summary of what this instance computes (dtypes, head dims,
+     * features, limits), for tools to print (attninfo, attnmatrix --list).  Writes NUL-terminated
+     * text of at most out_cap bytes (out_cap >= ATTN_MSG_CAP) into `out`, a buffer the host
+     * owns; on failure writes the reason there instead.  It documents; it never decides:
+     * check() stays the only capability answer. */
+    attn_status (*describe)(void *backend, char *out, uint32_t out_cap);
+
+    /* New entries are only ever appended here, under a "---- ABI 1.N ----" mark. */
 } attn_plugin_api;
+
+/* 1 when table `api` provides `entry`, an entry added in ABI 1.`since_minor`: the plugin speaks
+ * that minor or a newer one, its struct_size reaches past the entry, and the entry is not NULL.
+ * A host tests every entry added after 1.0 this way before calling it, so a plugin built
+ * against an older header (a shorter table) or one that leaves the entry NULL reads as "not
+ * implemented".  `api` must already have passed negotiation (same major). */
+#define ATTN_PLUGIN_API_HAS(api, entry, since_minor)                                            \
+    (ATTN_ABI_VERSION_MINOR_OF((api)->abi_version) >= (uint32_t)(since_minor) &&                \
+     (api)->struct_size >= offsetof(attn_plugin_api, entry) + sizeof((api)->entry) &&           \
+     (api)->entry != NULL)
 
 /* The single exported entry point.  `host_abi_version` is the host's newest version.
  * On success *out_api points to the plugin's static table. */

@@ -289,6 +289,17 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
     return ATTN_OK;
 }
 
+/* ABI 1.1: what attninfo prints.  The reference has no limit to state: it is the spec. */
+static attn_status ref_describe(void *backend, char *out, uint32_t out_cap) {
+    const sdpa_ref *self = backend;
+    snprintf(out, out_cap,
+             "mode %s; dtypes float32 float16 bfloat16 (LSE float32); any head dim and value dim; any strides; "
+             "features: causal, bidirectional, windows, lengths, documents, prefix-LM, softcap, ALiBi, synaptic, "
+             "dropout (Philox), LSE; %s accumulation; CPU, one query row at a time",
+             self->baseline ? "baseline" : "golden", self->baseline ? "float32 (P rounded to the dtype)" : "float64");
+    return ATTN_OK;
+}
+
 static const attn_plugin_api sdpa_ref_api = {
     sizeof(attn_plugin_api),
     ATTN_ABI_VERSION,
@@ -301,6 +312,7 @@ static const attn_plugin_api sdpa_ref_api = {
     ref_check,
     ref_run,
     ATTN_CPU_DEVICE_SERVICES,
+    ref_describe, /* ABI 1.1 */
 };
 
 ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,

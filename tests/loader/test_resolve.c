@@ -101,13 +101,46 @@ static void test_missing_bare_name_lists_directories(void **state) {
     assert_contains(err.message, ATTN_INSTALL_PLUGIN_DIR); /* installed */
 }
 
+/* attn_plugin_search_dirs: the order resolution and attninfo share. */
+typedef struct visited {
+    char dirs[8][PATH_MAX];
+    char origins[8][64];
+    int count;
+} visited;
+
+static void remember(const char *dir, const char *origin, void *context) {
+    visited *v = context;
+    if (v->count >= 8) return;
+    snprintf(v->dirs[v->count], sizeof v->dirs[0], "%s", dir);
+    snprintf(v->origins[v->count], sizeof v->origins[0], "%s", origin);
+    v->count++;
+}
+
+static void test_search_dirs_in_order(void **state) {
+    (void)state;
+    setenv("ATTN_PLUGIN_PATH", PROBE_DIR_A "::" PROBE_DIR_B, 1); /* an empty entry is skipped */
+    visited v = {0};
+    attn_plugin_search_dirs(remember, &v);
+    assert_true(v.count >= 4);
+    assert_string_equal(v.dirs[0], PROBE_DIR_A);
+    assert_string_equal(v.origins[0], "ATTN_PLUGIN_PATH");
+    assert_string_equal(v.dirs[1], PROBE_DIR_B);
+    assert_string_equal(v.origins[2], "next to the executable");
+    assert_contains(v.dirs[2], "/../plugins");
+    /* libattn of the build tree lives in <build>/core: its plugin folder is <build>/core/attn/plugins. */
+    assert_string_equal(v.origins[3], "next to libattn");
+    assert_contains(v.dirs[3], "/core/attn/plugins");
+    assert_string_equal(v.origins[v.count - 1], "install prefix");
+    assert_string_equal(v.dirs[v.count - 1], ATTN_INSTALL_PLUGIN_DIR);
+}
+
 #define CASE(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_bare_name_from_search_path),      CASE(test_bare_name_next_to_executable),
         CASE(test_relative_path_against_config_dir), CASE(test_missing_relative_path),
-        CASE(test_missing_bare_name_lists_directories),
+        CASE(test_missing_bare_name_lists_directories), CASE(test_search_dirs_in_order),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

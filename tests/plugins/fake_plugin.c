@@ -8,6 +8,12 @@
  *   FAKE_CREATE_OPTION      create() refuses any option other than `threads`
  *   FAKE_CREATE_UNAVAILABLE create() answers ATTN_E_UNAVAILABLE "no device"
  *   FAKE_NULL_RUN           the table leaves the required entry `run` NULL
+ *   FAKE_DESCRIBE_V10       stamped ABI 1.0 but its table is today's, describe() set: the host
+ *                           must not call an entry of a minor the plugin does not claim
+ *   FAKE_ABI_NEWER_MINOR    stamped ABI 1.7, a minor newer than the host's: loads, and the
+ *                           host reads only the entries it knows
+ *   FAKE_HEAD_DIM_64        check() accepts head dims up to 64 and refuses larger ones with a
+ *                           reason (the selection tests' picky backend)
  *
  * Everything it is not testing is well-formed (cpu_device.h services, a real create). */
 #include <attn/attn_plugin.h>
@@ -23,6 +29,9 @@
 #define FAKE_CREATE_OPTION 5
 #define FAKE_CREATE_UNAVAILABLE 6
 #define FAKE_NULL_RUN 7
+#define FAKE_DESCRIBE_V10 8
+#define FAKE_ABI_NEWER_MINOR 9
+#define FAKE_HEAD_DIM_64 10
 
 #ifndef FAKE_MODE
 #error "FAKE_MODE must be set to one of the FAKE_* values"
@@ -54,9 +63,15 @@ static void fake_destroy(void *backend) { (void)backend; }
 
 static attn_status fake_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
     (void)backend;
+#if FAKE_MODE == FAKE_HEAD_DIM_64
+    if (problem->q.shape[3] <= 64) return ATTN_OK;
+    snprintf(msg, msg_cap, "head dim %lld > 64", (long long)problem->q.shape[3]);
+    return ATTN_E_UNSUPPORTED;
+#else
     (void)problem;
     snprintf(msg, msg_cap, "the fake plugin computes nothing");
     return ATTN_E_UNSUPPORTED;
+#endif
 }
 
 #if FAKE_MODE != FAKE_NULL_RUN
@@ -72,8 +87,23 @@ static attn_status fake_run(void *backend, const attn_problem *problem, char *ms
 #define FAKE_ABI ATTN_ABI_MAKE(0, 9)
 #elif FAKE_MODE == FAKE_ABI_NEW
 #define FAKE_ABI ATTN_ABI_MAKE(2, 0)
+#elif FAKE_MODE == FAKE_DESCRIBE_V10
+#define FAKE_ABI ATTN_ABI_MAKE(1, 0)
+#elif FAKE_MODE == FAKE_ABI_NEWER_MINOR
+#define FAKE_ABI ATTN_ABI_MAKE(1, 7)
 #else
 #define FAKE_ABI ATTN_ABI_VERSION
+#endif
+
+#if FAKE_MODE == FAKE_DESCRIBE_V10 || FAKE_MODE == FAKE_ABI_NEWER_MINOR
+static attn_status fake_describe(void *backend, char *out, uint32_t out_cap) {
+    (void)backend;
+    snprintf(out, out_cap, "fake: describes itself");
+    return ATTN_OK;
+}
+#define FAKE_DESCRIBE fake_describe
+#else
+#define FAKE_DESCRIBE NULL /* an ABI 1.1 table that does not implement describe() */
 #endif
 
 static const attn_plugin_api fake_api = {
@@ -88,6 +118,7 @@ static const attn_plugin_api fake_api = {
     fake_check,
     FAKE_RUN,
     ATTN_CPU_DEVICE_SERVICES,
+    FAKE_DESCRIBE,
 };
 
 #if FAKE_MODE == FAKE_NO_ENTRY

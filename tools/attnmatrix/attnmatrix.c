@@ -22,16 +22,20 @@ static void usage(FILE *out) {
             "  --format FORMAT   table (default) or json\n"
             "  --pairs           also print the pairwise max differences of every row\n"
             "  --explain         also print per-cell counts and errors\n"
-            "  --list            list the configured backends and exit\n"
+            "  --isolate         run each backend in a worker process of its own: a plugin that\n"
+            "                    crashes or hangs shows CRASH or TIMEOUT and the table still prints\n"
+            "  --timeout SECONDS under --isolate, per execution (default 120; 0: no limit)\n"
+            "  --list            list the configured backends (ABI version, device, describe()) and exit\n"
             "  --quiet           no progress on stderr\n"
             "  --help            this text\n\n"
-            "Exit status: 0 when no cell failed, 1 on a FAIL, 2 on bad usage or config.\n");
+            "Exit status: 0 when no cell failed, 1 on a FAIL, CRASH or TIMEOUT, 2 on bad usage or config.\n");
 }
 
 typedef struct cli {
     const char *config_path, *cases_path, *row_filter, *format;
     int32_t dtype;
-    int pairs, explain, quiet, list, no_builtin;
+    int pairs, explain, quiet, list, no_builtin, isolate;
+    double timeout_s;
 } cli;
 
 static int parse_cli(int argc, char **argv, cli *opts) {
@@ -39,10 +43,13 @@ static int parse_cli(int argc, char **argv, cli *opts) {
         {"config", required_argument, 0, 'c'}, {"cases", required_argument, 0, 'k'}, {"rows", required_argument, 0, 'r'},
         {"dtype", required_argument, 0, 'd'},  {"format", required_argument, 0, 'f'}, {"pairs", no_argument, 0, 'p'},
         {"explain", no_argument, 0, 'e'},      {"quiet", no_argument, 0, 'q'},       {"list", no_argument, 0, 'l'},
-        {"no-builtin", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+        {"no-builtin", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},        {"isolate", no_argument, 0, 'i'},
+        {"timeout", required_argument, 0, 't'}, {0, 0, 0, 0}};
     memset(opts, 0, sizeof *opts);
     opts->format = "table";
     opts->dtype = -1;
+    opts->timeout_s = 120.0;
+    int timeout_given = 0;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -63,6 +70,17 @@ static int parse_cli(int argc, char **argv, cli *opts) {
         case 'q': opts->quiet = 1; break;
         case 'l': opts->list = 1; break;
         case 'n': opts->no_builtin = 1; break;
+        case 'i': opts->isolate = 1; break;
+        case 't': {
+            char *end = NULL;
+            opts->timeout_s = strtod(optarg, &end);
+            if (!end || end == optarg || *end || !(opts->timeout_s >= 0.0) || opts->timeout_s > 1e6) {
+                fprintf(stderr, "attnmatrix: --timeout '%s' is not a number of seconds (0 to 1e6)\n", optarg);
+                return 2;
+            }
+            timeout_given = 1;
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         default:
             fprintf(stderr, "attnmatrix: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
@@ -79,6 +97,10 @@ static int parse_cli(int argc, char **argv, cli *opts) {
     }
     if (opts->no_builtin && !opts->cases_path) {
         fprintf(stderr, "attnmatrix: --no-builtin needs --cases FILE\n");
+        return 2;
+    }
+    if (timeout_given && !opts->isolate) {
+        fprintf(stderr, "attnmatrix: --timeout needs --isolate (only a worker process can be stopped)\n");
         return 2;
     }
     return 0;
@@ -118,6 +140,12 @@ static void list_backends(const matrix *m) {
         attn_backend_device(mb->backend, &device, NULL);
         printf("  plugin %s %s, ABI %u.%u, device type %d id %d\n  %s\n", api->name, api->version, abi >> 16, abi & 0xffff,
                (int)device.device_type, device.device_id, api->description ? api->description : "");
+        char text[2048];
+        attn_error why;
+        if (attn_backend_describe(mb->backend, text, sizeof text, &why) == ATTN_OK)
+            printf("  describe: %s\n", text);
+        else
+            printf("  describe: (none: %s)\n", why.message);
     }
 }
 
@@ -132,6 +160,8 @@ int main(int argc, char **argv) {
     matrix m;
     memset(&m, 0, sizeof m);
     m.progress = !opts.quiet && isatty(STDERR_FILENO);
+    m.isolate = opts.isolate && !opts.list; /* --list opens the backends here to ask them */
+    m.timeout_s = opts.timeout_s;
 
     attn_status st = attn_tool_config_load(opts.config_path, &config, &err);
     if (st == ATTN_OK && !opts.list) st = gather_cases(&opts, &cases, &case_count, &err);

@@ -8,17 +8,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "isolate.h"
+
 #define MATRIX_MAX_BACKENDS 16
 
-/* Outcome of one backend on one instance. */
-enum instance_outcome { OUT_PASS, OUT_FAIL, OUT_UNSUPPORTED, OUT_NOT_APPLICABLE, OUT_SKIP };
+/* Outcome of one backend on one instance.  CRASH and TIMEOUT only happen under --isolate. */
+enum instance_outcome {
+    OUT_PASS, OUT_FAIL, OUT_UNSUPPORTED, OUT_NOT_APPLICABLE, OUT_SKIP, OUT_CRASH, OUT_TIMEOUT, OUT_COUNT
+};
 
-/* What a cell of the table says. */
-enum cell_status { CELL_PASS, CELL_FAIL, CELL_PARTIAL, CELL_UNSUPPORTED, CELL_NA, CELL_SKIP, CELL_EMPTY };
+/* What a cell of the table says.  CRASH and TIMEOUT count as failures for the exit status. */
+enum cell_status {
+    CELL_PASS, CELL_FAIL, CELL_PARTIAL, CELL_UNSUPPORTED, CELL_NA, CELL_SKIP, CELL_EMPTY, CELL_CRASH, CELL_TIMEOUT
+};
 const char *cell_status_name(enum cell_status status);
 
 typedef struct matrix_cell {
-    uint32_t counts[5];     /* by instance_outcome */
+    uint32_t counts[OUT_COUNT]; /* by instance_outcome */
     char first_reason[ATTN_ERROR_CAP + 160];/* the first failure, or else the first refusal, with its instance */
     int reason_is_failure;
     double max_err;         /* largest max|O - golden| among instances that ran */
@@ -38,8 +44,10 @@ typedef struct matrix_row {
 
 typedef struct matrix_backend {
     const attn_backend_spec *spec;
-    attn_backend *backend; /* NULL when skipped */
+    attn_backend *backend; /* NULL when skipped, and under --isolate (the worker holds it) */
+    int skipped;
     char skip_reason[ATTN_ERROR_CAP];
+    matrix_worker worker; /* under --isolate */
 } matrix_backend;
 
 typedef struct matrix {
@@ -49,16 +57,19 @@ typedef struct matrix {
     matrix_row *rows;
     uint32_t row_count;
     int progress; /* print progress on stderr */
+    int isolate;      /* each backend in a worker process (isolate.h) */
+    double timeout_s; /* per execution under isolate; 0: none */
 } matrix;
 
-/* Opens every configured backend and the reference twice (golden, baseline). */
+/* Opens every configured backend and the reference twice (golden, baseline).  Under isolate,
+ * golden and baseline stay in this process and each backend opens in its own worker. */
 attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
 /* Runs all instances, filling rows (allocated here).  `row_filter` and `dtype_filter`
  * (-1: all) restrict what runs. */
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
                        attn_error *err);
 void matrix_close(matrix *m);
-/* 1 when some cell is FAIL. */
+/* 1 when some cell is FAIL, CRASH or TIMEOUT. */
 int matrix_has_failure(const matrix *m);
 
 void matrix_print_table(const matrix *m, FILE *out, int explain);

@@ -7,7 +7,7 @@
 #include "matrix.h"
 
 const char *cell_status_name(enum cell_status status) {
-    static const char *const names[] = {"PASS", "FAIL", "PARTIAL", "UNSUPPORTED", "N/A", "SKIP", "-"};
+    static const char *const names[] = {"PASS", "FAIL", "PARTIAL", "UNSUPPORTED", "N/A", "SKIP", "-", "CRASH", "TIMEOUT"};
     return names[status];
 }
 
@@ -18,6 +18,7 @@ static const char *const legend[] = {
     "UNSUPPORTED: the backend declared every instance unsupported (reason below)",
     "N/A: the feature has no meaning for this backend (reason below)",
     "SKIP: the backend cannot run on this machine (reason below)",
+    "CRASH / TIMEOUT (--isolate): the backend's worker process died (signal below) or ran past --timeout",
 };
 
 static void dtype_list(uint32_t mask, char *out, size_t cap) {
@@ -92,15 +93,16 @@ void matrix_print_table(const matrix *m, FILE *out, int explain) {
             fprintf(out, "[%u] %s, %s: %s\n", ++footnote, m->backends[n].spec->name, m->rows[r].name, cell->first_reason);
         }
     if (!explain) return;
-    fprintf(out, "\nPer cell (pass / fail / unsupported / n/a / skip of the row's instances):\n");
+    fprintf(out, "\nPer cell (pass / fail / unsupported / n/a / skip / crash / timeout of the row's instances):\n");
     for (uint32_t r = 0; r < m->row_count; ++r) {
         const matrix_row *row = &m->rows[r];
         fprintf(out, "%s (%s), %u instances:\n", row->name, row->exercises, row->instances);
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *c = &row->cells[n];
-            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u  max err %.3g\n", m->backends[n].spec->name, cell_status_name(c->status),
-                    c->counts[OUT_PASS], c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED], c->counts[OUT_NOT_APPLICABLE],
-                    c->counts[OUT_SKIP], c->max_err);
+            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u/%u/%u  max err %.3g\n", m->backends[n].spec->name,
+                    cell_status_name(c->status), c->counts[OUT_PASS], c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED],
+                    c->counts[OUT_NOT_APPLICABLE], c->counts[OUT_SKIP], c->counts[OUT_CRASH], c->counts[OUT_TIMEOUT],
+                    c->max_err);
         }
     }
 }

@@ -9,6 +9,30 @@
 #include "matrix.h"
 #include "tool_config.h"
 
+/* The pipe ends of every running worker but `self`: what a new worker must close. */
+static uint32_t worker_fds(const matrix *m, uint32_t self, int *fds) {
+    uint32_t count = 0;
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        if (n == self || !m->backends[n].worker.pid) continue;
+        fds[count++] = m->backends[n].worker.request_fd;
+        fds[count++] = m->backends[n].worker.response_fd;
+    }
+    return count;
+}
+
+/* Opens backend n in this process, or starts its worker under isolate.  A worker lost while
+ * opening (CRASH, TIMEOUT) is not a config error: its cells say so. */
+static attn_status open_backend(matrix *m, uint32_t n, attn_error *err) {
+    matrix_backend *mb = &m->backends[n];
+    const attn_backend_spec *spec = mb->spec;
+    if (!m->isolate)
+        return attn_backend_open(spec->name, spec->plugin_path, spec->options, spec->option_count, &mb->backend, err);
+    int fds[2 * MATRIX_MAX_BACKENDS];
+    uint32_t fd_count = worker_fds(m, n, fds);
+    attn_status st = worker_start(&mb->worker, spec, m->timeout_s, fds, fd_count, err);
+    return st == MATRIX_E_CRASH || st == MATRIX_E_TIMEOUT ? ATTN_OK : st;
+}
+
 attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
     if (config->backend_count > MATRIX_MAX_BACKENDS)
         return attn_error_set(err, ATTN_E_CONFIG, "%s: %u backends; attnmatrix handles at most %d", config->source,
@@ -20,12 +44,14 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
         mb->spec = spec;
         if (!strcmp(spec->name, config->reference)) reference = spec;
         if (!spec->plugin_path) { /* an optional plugin that was not built here */
+            mb->skipped = 1;
             snprintf(mb->skip_reason, sizeof mb->skip_reason, "plugin not built here: %s", spec->resolve_error);
             continue;
         }
         attn_error open_err;
-        attn_status st = attn_backend_open(spec->name, spec->plugin_path, spec->options, spec->option_count, &mb->backend, &open_err);
+        attn_status st = open_backend(m, n, &open_err);
         if (st == ATTN_E_UNAVAILABLE) {
+            mb->skipped = 1;
             snprintf(mb->skip_reason, sizeof mb->skip_reason, "%s", open_err.message);
             mb->backend = NULL;
         } else if (st != ATTN_OK) {
@@ -38,7 +64,10 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
 }
 
 void matrix_close(matrix *m) {
-    for (uint32_t n = 0; n < m->backend_count; ++n) attn_backend_close(m->backends[n].backend);
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        attn_backend_close(m->backends[n].backend);
+        worker_stop(&m->backends[n].worker);
+    }
     attn_backend_close(m->golden);
     attn_backend_close(m->baseline);
     free(m->rows);
@@ -68,7 +97,7 @@ static matrix_row *row_for(matrix *m, const char *name, attn_error *err) {
 
 static void record(matrix_cell *cell, enum instance_outcome outcome, const char *instance, const char *reason) {
     cell->counts[outcome]++;
-    int failure = outcome == OUT_FAIL;
+    int failure = outcome == OUT_FAIL || outcome == OUT_CRASH || outcome == OUT_TIMEOUT;
     if (reason && (!cell->first_reason[0] || (failure && !cell->reason_is_failure))) {
         snprintf(cell->first_reason, sizeof cell->first_reason, "%s: %s", instance, reason);
         cell->reason_is_failure = failure;
@@ -81,22 +110,42 @@ static void progress(const matrix *m, uint32_t done, uint32_t total, const attn_
     fflush(stderr);
 }
 
+/* One execution of backend n: in this process, or in its worker under isolate (where the
+ * statuses MATRIX_E_CRASH and MATRIX_E_TIMEOUT can come back). */
+static attn_status execute(matrix *m, uint32_t n, const attn_instance *inst, const attn_exec_options *options,
+                           attn_result *out, attn_error *err) {
+    matrix_backend *mb = &m->backends[n];
+    if (!m->isolate) return attn_instance_execute(mb->backend, inst, options, out, err);
+    int fds[2 * MATRIX_MAX_BACKENDS];
+    uint32_t fd_count = worker_fds(m, n, fds);
+    return worker_execute(&mb->worker, mb->spec, m->timeout_s, fds, fd_count, inst, options, out, err);
+}
+
+/* The outcome a failed execution's status stands for. */
+static enum instance_outcome failure_outcome(attn_status st) {
+    if (st == MATRIX_E_CRASH) return OUT_CRASH;
+    if (st == MATRIX_E_TIMEOUT) return OUT_TIMEOUT;
+    return OUT_FAIL;
+}
+
 /* The LSE-merge check: the two halves of the keys, run separately and merged, equal golden. */
-static int merge_check(attn_backend *backend, const attn_instance *inst, const attn_result *golden, const attn_result *baseline,
-                       char *detail, size_t cap) {
+static enum instance_outcome merge_check(matrix *m, uint32_t n, const attn_instance *inst, const attn_result *golden,
+                                         const attn_result *baseline, char *detail, size_t cap) {
     attn_error err;
     attn_result first, second, merged;
     attn_exec_options half = {0, inst->c.kv_len / 2, 1, 0};
-    if (attn_instance_execute(backend, inst, &half, &first, &err) != ATTN_OK) {
+    attn_status st = execute(m, n, inst, &half, &first, &err);
+    if (st != ATTN_OK) {
         snprintf(detail, cap, "LSE merge: first half: %s", err.message);
-        return 0;
+        return failure_outcome(st);
     }
     half.key_begin = half.key_end;
     half.key_end = inst->c.kv_len;
-    if (attn_instance_execute(backend, inst, &half, &second, &err) != ATTN_OK) {
+    st = execute(m, n, inst, &half, &second, &err);
+    if (st != ATTN_OK) {
         attn_result_free(&first);
         snprintf(detail, cap, "LSE merge: second half: %s", err.message);
-        return 0;
+        return failure_outcome(st);
     }
     int ok = attn_result_merge(inst, &first, &second, &merged, &err) == ATTN_OK;
     if (ok) {
@@ -110,18 +159,22 @@ static int merge_check(attn_backend *backend, const attn_instance *inst, const a
     }
     attn_result_free(&first);
     attn_result_free(&second);
-    return ok;
+    return ok ? OUT_PASS : OUT_FAIL;
 }
 
 /* One backend on one instance: its outcome, with the reason. */
-static enum instance_outcome run_backend(attn_backend *backend, const attn_instance *inst, const attn_result *golden,
+static enum instance_outcome run_backend(matrix *m, uint32_t n, const attn_instance *inst, const attn_result *golden,
                                          const attn_result *baseline, attn_result *result, double *max_err, char *reason,
                                          size_t cap) {
     attn_error err;
-    attn_status st = attn_instance_execute(backend, inst, NULL, result, &err);
+    attn_status st = execute(m, n, inst, NULL, result, &err);
     if (st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE) {
         snprintf(reason, cap, "%s", err.message);
         return st == ATTN_E_UNSUPPORTED ? OUT_UNSUPPORTED : OUT_NOT_APPLICABLE;
+    }
+    if (st == MATRIX_E_CRASH || st == MATRIX_E_TIMEOUT) {
+        snprintf(reason, cap, "%s", err.message);
+        return failure_outcome(st);
     }
     if (st != ATTN_OK) {
         snprintf(reason, cap, "%s: %s", attn_status_name(st), err.message);
@@ -134,7 +187,7 @@ static enum instance_outcome run_backend(attn_backend *backend, const attn_insta
         snprintf(reason, cap, "%s (tolerance %.2g)", verdict.detail, verdict.tol_o);
         return OUT_FAIL;
     }
-    if ((inst->c.checks & ATTN_CHECK_LSE_MERGE) && !merge_check(backend, inst, golden, baseline, reason, cap)) return OUT_FAIL;
+    if (inst->c.checks & ATTN_CHECK_LSE_MERGE) return merge_check(m, n, inst, golden, baseline, reason, cap);
     return OUT_PASS;
 }
 
@@ -176,7 +229,7 @@ static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, 
     for (uint32_t n = 0; n < m->backend_count; ++n) {
         matrix_backend *mb = &m->backends[n];
         matrix_cell *cell = &row->cells[n];
-        if (!mb->backend) {
+        if (mb->skipped) {
             record(cell, OUT_SKIP, inst.c.name, mb->skip_reason);
             continue;
         }
@@ -184,7 +237,7 @@ static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, 
         char reason[ATTN_ERROR_CAP + 128] = "";
         double max_err = 0.0;
         enum instance_outcome outcome =
-            run_backend(mb->backend, &inst, &golden, &baseline, &results[n], &max_err, reason, sizeof reason);
+            run_backend(m, n, &inst, &golden, &baseline, &results[n], &max_err, reason, sizeof reason);
         if (outcome == OUT_PASS && !kept_ok) {
             outcome = OUT_FAIL;
             snprintf(reason, sizeof reason, "%s", kept_reason);
@@ -213,9 +266,11 @@ static void finish_cells(matrix *m) {
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             matrix_cell *cell = &m->rows[r].cells[n];
             uint32_t total = 0;
-            for (int k = 0; k < 5; ++k) total += cell->counts[k];
+            for (int k = 0; k < OUT_COUNT; ++k) total += cell->counts[k];
             if (total == 0) cell->status = CELL_EMPTY;
             else if (cell->counts[OUT_SKIP]) cell->status = CELL_SKIP;
+            else if (cell->counts[OUT_CRASH]) cell->status = CELL_CRASH;
+            else if (cell->counts[OUT_TIMEOUT]) cell->status = CELL_TIMEOUT;
             else if (cell->counts[OUT_FAIL]) cell->status = CELL_FAIL;
             else if (cell->counts[OUT_PASS] == total) cell->status = CELL_PASS;
             else if (cell->counts[OUT_PASS]) cell->status = CELL_PARTIAL;
@@ -257,6 +312,8 @@ attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, c
 int matrix_has_failure(const matrix *m) {
     for (uint32_t r = 0; r < m->row_count; ++r)
         for (uint32_t n = 0; n < m->backend_count; ++n)
-            if (m->rows[r].cells[n].status == CELL_FAIL) return 1;
+            if (m->rows[r].cells[n].status == CELL_FAIL || m->rows[r].cells[n].status == CELL_CRASH ||
+                m->rows[r].cells[n].status == CELL_TIMEOUT)
+                return 1;
     return 0;
 }

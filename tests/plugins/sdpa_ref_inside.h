@@ -1,0 +1,20 @@
+/* The reference's source compiled into a test plugin, so that a test plugin which must
+ * compute correctly (an ABI 1.0 table, a backend that crashes on purpose on some problems)
+ * reuses ref_create, ref_run, ... instead of a second implementation.
+ *
+ * The reference's own entry point is renamed and made static: the test plugin exports its
+ * own attn_plugin_query, and still exactly one symbol. */
+#ifndef ATTN_TEST_SDPA_REF_INSIDE_H
+#define ATTN_TEST_SDPA_REF_INSIDE_H
+
+#include <attn/attn_plugin.h>
+
+#undef ATTN_PLUGIN_EXPORT
+#define ATTN_PLUGIN_EXPORT static __attribute__((unused))
+#define attn_plugin_query sdpa_ref_inner_query
+#include "../../plugins/sdpa_ref/sdpa_ref.c"
+#undef attn_plugin_query
+#undef ATTN_PLUGIN_EXPORT
+#define ATTN_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+#endif
