@@ -1,0 +1,38 @@
+#!/bin/bash
+# One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
+# staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
+#   device_run.sh [test] [sanitize] [matrix] [bench] [anchor] [anchor-noflex]
+# Each step has its own time limit so that one slow step still leaves the others' logs.
+set -u
+# libattn is a shared library whose soname link the stage script (ELF files only) leaves out
+for lib in .device/core/libattn.so.*.*.*; do [ -f "$lib" ] && ln -sf "$(basename "$lib")" .device/core/libattn.so.0; done
+export LD_LIBRARY_PATH=$PWD/.device/deplibs:$PWD/.device/core:${LD_LIBRARY_PATH:-}
+export PYTHONUNBUFFERED=1
+export ATTN_TEST_FLEX_CUDA=$PWD/.device/plugins/libattn_flex_cuda.so ATTN_TEST_SDPA_REF=$PWD/.device/plugins/libattn_sdpa_ref.so
+B=.device
+OUT=${OUT:-/tmp/fc_out}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/gpu.txt" 2>&1
+for step in "$@"; do
+  start=$(date +%s)
+  case $step in
+    test) timeout 300 $B/tests/flex_cuda/test_flex_cuda > "$OUT/test.txt" 2>&1 ;;
+    sanitize) timeout 240 compute-sanitizer --tool memcheck --print-limit 20 $B/tests/flex_cuda/test_flex_cuda > "$OUT/sanitize.txt" 2>&1 ;;
+    matrix) timeout 300 $B/bin/attnmatrix --quiet --pairs > "$OUT/matrix.txt" 2>&1 ;;
+    bench) timeout 300 $B/bin/attnbench --backend flex-cuda --preset all > "$OUT/attnbench.txt" 2>&1 ;;
+    ncu) timeout 240 ncu --clock-control none --kernel-name regex:fc_attn_mma --launch-count 4 \
+           --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+           --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
+           $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_shapes.yaml --warmup 0 --repeats 1 \
+           > "$OUT/ncu.txt" 2>&1 ;;
+    anchor) timeout 420 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
+    anchor-noflex) timeout 240 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --no-flex --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
+  esac
+  echo "== $step rc=$? $(( $(date +%s) - start ))s"
+done
+[ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_mma|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
+[ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
+[ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
+for f in attnbench anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+[ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
+exit 0

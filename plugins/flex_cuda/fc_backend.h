@@ -1,0 +1,51 @@
+/* flex-cuda: the backend instance and the host-side pieces the plugin files share. */
+#ifndef FC_BACKEND_H
+#define FC_BACKEND_H
+
+#include <attn/attn_plugin.h>
+#include <cuda_runtime.h>
+
+#include "fc_kernels.h"
+#include "fc_params.h"
+
+#define FC_MAX_KERNELS 32
+
+typedef struct fc_backend {
+    int device; /* every entry point makes it current first: nothing relies on the caller's */
+    int sm_count;
+    cudaStream_t stream;      /* ours, for copies and for problems that bring no stream */
+    cudaStream_t last_stream; /* where the last run went: synchronize() waits on it */
+    void *workspace;          /* split-KV partials, grown on demand */
+    size_t workspace_bytes;
+    cudaStream_t workspace_stream; /* the stream whose work may still use the workspace */
+    volatile int32_t *flag_host;   /* host-mapped: kernels raise it on out-of-range lengths */
+    int32_t *flag_device;
+    int force_splits;  /* option splits: 0 = auto */
+    int tensor_cores;  /* option tensor_cores: 0 sends 16-bit problems to the exact kernel too */
+    const fc_kernel_desc *kernels[3];
+    int kernel_count[3];
+    int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */
+} fc_backend;
+
+/* What run() launches for one problem. */
+typedef struct fc_plan {
+    const fc_kernel_desc *kernel, *combine;
+    dim3 grid;
+    size_t smem;
+    fc_params params;
+    size_t workspace_bytes; /* 0: one split, no workspace */
+    int64_t rows;           /* B * Hq * Tq */
+} fc_plan;
+
+/* The refusal rules and the launch plan of a problem: check() and run() both come here, so
+ * they never disagree.  Pointers in plan->params are set except the workspace's. */
+attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *plan, char *msg, uint32_t msg_cap);
+
+/* Enqueues the plan on `stream` (workspace pointers filled in by the caller). */
+attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg, uint32_t msg_cap);
+
+/* Writes "<what>: <CUDA error text> (<name>)" and returns ATTN_E_NOMEM for allocation
+ * failures, ATTN_E_DEVICE otherwise.  Clears the runtime's last error. */
+attn_status fc_cuda_error(cudaError_t e, const char *what, char *msg, uint32_t msg_cap);
+
+#endif

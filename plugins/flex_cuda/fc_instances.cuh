@@ -1,0 +1,28 @@
+/* flex-cuda: the kernel set of one dtype, included once per fc_kernels_*.cu so that the
+ * dtypes compile in parallel.  Tensor-core shapes: prefill 128 x 64 tiles (4 warps of two
+ * m16 tiles each, FlashAttention-2's layout) up to head dim 128 and 64 x 32 (4 warps of one)
+ * at 256; decode 16 rows x 16-key tiles per warp, four
+ * warps.  Head dims are padded to 64, 96, 128 or 256 (80 runs as 96, 48 as 64, ...). */
+#include "fc_attn_mma.cuh"
+#include "fc_attn_simt.cuh"
+#include "fc_combine.cuh"
+#include "fc_kernels.h"
+
+#define FC_MMA_DESC(T, DT, DP, WM, WN, BN, MT, KIND, MODS)                                                  \
+    {(const void *)fc_attn_mma<T, DP, WM, WN, BN, MT, MODS>, DT, KIND, DP, MODS, 32 * WM * WN, 16 * MT * WM, BN, \
+     fc_mma_cfg<T, DP, WM, WN, BN, MT>::SMEM}
+
+#define FC_MMA_DIMS(T, DT, MODS)                                                                            \
+    FC_MMA_DESC(T, DT, 64, 4, 1, 64, 2, FC_K_MMA_PREFILL, MODS),                                            \
+        FC_MMA_DESC(T, DT, 96, 4, 1, 32, 2, FC_K_MMA_PREFILL, MODS),                                        \
+        FC_MMA_DESC(T, DT, 128, 4, 1, 32, 2, FC_K_MMA_PREFILL, MODS),                                       \
+        FC_MMA_DESC(T, DT, 256, 4, 1, 32, 1, FC_K_MMA_PREFILL, MODS),                                       \
+        FC_MMA_DESC(T, DT, 64, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 96, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), \
+        FC_MMA_DESC(T, DT, 128, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 256, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS)
+
+#define FC_MMA_SET(T, DT) FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true)
+
+#define FC_COMMON_SET(T, DT)                                                                                \
+    {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, 1, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,             \
+     fc_simt_smem(256, 256)},                                                                               \
+        {(const void *)fc_combine<T>, DT, FC_K_COMBINE, 0, 1, 32 * FC_COMBINE_ROWS, FC_COMBINE_ROWS, 0, 0}

@@ -1,0 +1,34 @@
+/* flex-cuda: the compiled kernels, described for the host.  Each fc_kernels_*.cu file
+ * instantiates the kernels of one dtype and lists them here; the host picks one by
+ * (dtype, kind, padded head dim), sets its shared-memory limit once, and launches it
+ * through cudaLaunchKernel with the fc_params block as its only argument. */
+#ifndef FC_KERNELS_H
+#define FC_KERNELS_H
+
+#include <stddef.h>
+
+#define FC_DT_F32 0
+#define FC_DT_F16 1
+#define FC_DT_BF16 2
+
+#define FC_K_MMA_PREFILL 0 /* tensor cores, many rows per block, one key stream */
+#define FC_K_MMA_DECODE 1  /* tensor cores, 16 packed rows, four key streams */
+#define FC_K_SIMT 2        /* float32 FMA, any head dim up to 256, any strides */
+#define FC_K_COMBINE 3     /* split-KV merge */
+
+typedef struct fc_kernel_desc {
+    const void *fn;
+    int dtype, kind;
+    int dp;                  /* padded head dim of a tensor-core kernel (0 otherwise) */
+    int mods;                /* tensor cores: compiled with the score modifiers and dropout */
+    int threads;             /* block size */
+    int block_m, block_n;    /* packed rows per block, keys per tile */
+    size_t smem;             /* dynamic shared memory (the SIMT kernel's largest, at D = Dv = 256) */
+} fc_kernel_desc;
+
+/* The tables of each dtype: *count entries. */
+const fc_kernel_desc *fc_kernels_f32(int *count);
+const fc_kernel_desc *fc_kernels_f16(int *count);
+const fc_kernel_desc *fc_kernels_bf16(int *count);
+
+#endif

@@ -1,0 +1,54 @@
+/* flex-cuda: the one parameter block every kernel takes, built on the host from an
+ * attn_problem (fc_plan.cu) and passed by value.  Strides are in elements, as DLPack says.
+ *
+ * Row packing: the query rows of one block are "packed rows" r of one (batch, head block).
+ * With pack = Hq / Hkv (GQA), a head block is one key/value head and its packed rows are
+ * (query position i, query head of the group) with i = r / pack, so K and V are read once
+ * for the whole group.  pack = 1 maps a head block to one query head. */
+#ifndef FC_PARAMS_H
+#define FC_PARAMS_H
+
+#include <stdint.h>
+
+typedef struct fc_params {
+    /* Main tensors: element pointers (data + byte_offset) and strides [b, h, t, d]. */
+    const void *q, *k, *v;
+    void *o;
+    float *lse; /* NULL: not asked */
+    int64_t qs[4], ks[4], vs[4], os[4], lses[3];
+
+    /* Optional int32 / float32 aux tensors (NULL when absent) and their strides. */
+    const int32_t *q_len, *kv_len, *prefix_len, *doc_q, *doc_k;
+    int64_t q_len_s, kv_len_s, prefix_len_s, doc_qs[2], doc_ks[2];
+    const float *alibi;
+    int64_t alibi_s;
+    const float *syn_w;
+    int64_t syn_ws[3];
+
+    int32_t B, Hq, Hkv, Tq, Tk, D, Dv;
+    int32_t group; /* Hq / Hkv */
+    int32_t pack;  /* query heads per block: 1 or group */
+
+    int32_t causal, window_left, window_right, modifier;
+    float softcap, syn_lambda, syn_eps, syn_beta;
+    float scale;
+
+    int32_t has_dropout;
+    uint32_t drop_threshold;
+    float drop_scale;
+    uint32_t drop_offset;
+    uint64_t drop_seed;
+
+    /* Split-KV: blockIdx.z = b * splits + split; split s covers keys
+     * [s * split_keys, (s + 1) * split_keys).  With splits > 1 blocks write float32
+     * partial O (normalised by their own sum) and LSE to the workspace; fc_combine merges. */
+    int32_t splits, split_keys;
+    float *part_o;   /* [splits][B*Hq*Tq][Dv] */
+    float *part_lse; /* [splits][B*Hq*Tq] */
+
+    /* Set (to 1) by a kernel that found a length outside its bounds (it clamps and goes on);
+     * host-mapped, read by synchronize(). */
+    int32_t *error_flag;
+} fc_params;
+
+#endif

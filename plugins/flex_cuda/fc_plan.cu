@@ -1,0 +1,237 @@
+/* flex-cuda: from an attn_problem to a launch plan.  Everything here runs on the host and
+ * reads only shapes, strides and scalars: length values live on the device and are the
+ * kernels' to bound (fc_mask.cuh clamps them and raises the error flag).
+ *
+ * Choices, in order:
+ *   kernel   float32 -> the exact SIMT kernel.  float16 / bfloat16 -> tensor cores when the
+ *            views allow 16-byte copies (unit last stride, rows 16-byte aligned, D and Dv
+ *            multiples of 8), else the SIMT kernel as well.
+ *   packing  the query heads of a GQA group share a block (pack = Hq / Hkv): K and V are
+ *            read once per group.  When a group's rows (pack * Tq) fit 16, the decode
+ *            kernel (four warps splitting the keys) takes them.
+ *   splits   when the blocks of a problem would not fill the GPU (decode, long context),
+ *            the keys are split across blocks and the partials merged through their LSE. */
+#include <attn/attn_philox.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fc_attn_simt.cuh"
+#include "fc_backend.h"
+#include "fc_combine.cuh"
+
+#define FC_SPLIT_GRANULE 64 /* split boundaries fall on every kernel's tile boundaries */
+
+static const void *tensor_ptr(const DLTensor *t) {
+    return t->data ? (const void *)((const char *)t->data + t->byte_offset) : NULL;
+}
+
+static int dtype_index(DLDataType t) {
+    if (t.code == kDLFloat && t.bits == 32) return FC_DT_F32;
+    if (t.code == kDLFloat && t.bits == 16) return FC_DT_F16;
+    return FC_DT_BF16;
+}
+
+/* The tensor-core kernel copies rows in 16-byte pieces. */
+static int mma_views_ok(const attn_problem *p) {
+    const DLTensor *main[3] = {&p->q, &p->k, &p->v};
+    if (p->q.shape[3] % 8 || p->v.shape[3] % 8) return 0;
+    for (int n = 0; n < 3; ++n) {
+        const DLTensor *t = main[n];
+        if (t->strides[3] != 1) return 0;
+        for (int d = 0; d < 3; ++d)
+            if (t->strides[d] % 8) return 0;
+        if ((uintptr_t)tensor_ptr(t) % 16) return 0;
+    }
+    return p->o.strides[3] == 1 || p->o.shape[3] == 1;
+}
+
+static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int *occupancy) {
+    for (int n = 0; n < self->kernel_count[dtype]; ++n) {
+        const fc_kernel_desc *k = &self->kernels[dtype][n];
+        if (k->kind == kind && k->dp == dp && k->mods == mods) {
+            *occupancy = self->occupancy[dtype][n];
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static void copy_strides(const DLTensor *t, int64_t *out, int n) {
+    for (int d = 0; d < n; ++d) out[d] = t->strides[d];
+}
+
+static void fill_params(const attn_problem *p, fc_params *k) {
+    memset(k, 0, sizeof *k);
+    k->q = tensor_ptr(&p->q);
+    k->k = tensor_ptr(&p->k);
+    k->v = tensor_ptr(&p->v);
+    k->o = (void *)tensor_ptr(&p->o);
+    copy_strides(&p->q, k->qs, 4);
+    copy_strides(&p->k, k->ks, 4);
+    copy_strides(&p->v, k->vs, 4);
+    copy_strides(&p->o, k->os, 4);
+    if (attn_tensor_present(&p->lse)) {
+        k->lse = (float *)tensor_ptr(&p->lse);
+        copy_strides(&p->lse, k->lses, 3);
+    }
+    if (attn_tensor_present(&p->q_len)) {
+        k->q_len = (const int32_t *)tensor_ptr(&p->q_len);
+        k->q_len_s = p->q_len.strides[0];
+    }
+    if (attn_tensor_present(&p->kv_len)) {
+        k->kv_len = (const int32_t *)tensor_ptr(&p->kv_len);
+        k->kv_len_s = p->kv_len.strides[0];
+    }
+    if (attn_tensor_present(&p->prefix_len)) {
+        k->prefix_len = (const int32_t *)tensor_ptr(&p->prefix_len);
+        k->prefix_len_s = p->prefix_len.strides[0];
+    }
+    if (attn_tensor_present(&p->doc_q)) { /* validation guarantees doc_k comes with it */
+        k->doc_q = (const int32_t *)tensor_ptr(&p->doc_q);
+        k->doc_k = (const int32_t *)tensor_ptr(&p->doc_k);
+        copy_strides(&p->doc_q, k->doc_qs, 2);
+        copy_strides(&p->doc_k, k->doc_ks, 2);
+    }
+    k->modifier = p->modifier;
+    k->softcap = p->softcap;
+    k->syn_lambda = p->synaptic_lambda;
+    k->syn_eps = p->synaptic_eps;
+    k->syn_beta = p->synaptic_beta;
+    if (p->modifier == ATTN_MOD_ALIBI) {
+        k->alibi = (const float *)tensor_ptr(&p->alibi_slopes);
+        k->alibi_s = p->alibi_slopes.strides[0];
+    }
+    if (p->modifier == ATTN_MOD_SYNAPTIC) {
+        k->syn_w = (const float *)tensor_ptr(&p->synaptic_w);
+        copy_strides(&p->synaptic_w, k->syn_ws, 3);
+    }
+    k->B = (int32_t)p->q.shape[0];
+    k->Hq = (int32_t)p->q.shape[1];
+    k->Tq = (int32_t)p->q.shape[2];
+    k->D = (int32_t)p->q.shape[3];
+    k->Hkv = (int32_t)p->k.shape[1];
+    k->Tk = (int32_t)p->k.shape[2];
+    k->Dv = (int32_t)p->v.shape[3];
+    k->group = k->Hq / k->Hkv;
+    k->pack = k->group;
+    k->causal = p->causal;
+    k->window_left = p->window_left;
+    k->window_right = p->window_right;
+    k->scale = (float)(p->scale != 0.0 ? p->scale : 1.0 / sqrt((double)k->D));
+    k->has_dropout = p->dropout_p > 0.0f;
+    k->drop_threshold = attn_dropout_threshold(p->dropout_p);
+    k->drop_scale = (float)(1.0 / (1.0 - (double)p->dropout_p));
+    k->drop_seed = p->dropout_seed;
+    k->drop_offset = p->dropout_offset;
+}
+
+/* Split count: enough blocks to fill every resident slot once, keeping each split at least
+ * `min_keys` long; then rounded so that split boundaries fall on FC_SPLIT_GRANULE. */
+static void choose_splits(const fc_backend *self, int64_t base_blocks, int occupancy, int min_keys, int64_t tk,
+                          int64_t batch, int32_t *splits, int32_t *split_keys) {
+    int64_t n = 1;
+    if (self->force_splits > 0) {
+        n = self->force_splits;
+    } else {
+        int64_t slots = (int64_t)self->sm_count * (occupancy > 0 ? occupancy : 1);
+        if (base_blocks < slots) n = slots / (base_blocks > 0 ? base_blocks : 1);
+        int64_t by_keys = tk / min_keys;
+        if (n > by_keys) n = by_keys;
+    }
+    if (n > FC_MAX_SPLITS) n = FC_MAX_SPLITS;
+    if (batch > 0 && n > 65535 / batch) n = 65535 / batch;
+    if (n < 1) n = 1;
+    int64_t keys = (tk + n - 1) / n;
+    keys = (keys + FC_SPLIT_GRANULE - 1) / FC_SPLIT_GRANULE * FC_SPLIT_GRANULE;
+    if (keys < FC_SPLIT_GRANULE) keys = FC_SPLIT_GRANULE;
+    n = (tk + keys - 1) / keys;
+    *splits = (int32_t)(n < 1 ? 1 : n);
+    *split_keys = (int32_t)keys;
+}
+
+attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *plan, char *msg, uint32_t msg_cap) {
+    *plan = fc_plan();
+    if (p->q.device.device_type != kDLCUDA || p->q.device.device_id != self->device) {
+        snprintf(msg, msg_cap, "tensors are on device (type %d, id %d); this flex-cuda instance computes on CUDA device %d",
+                 (int)p->q.device.device_type, p->q.device.device_id, self->device);
+        return ATTN_E_UNSUPPORTED;
+    }
+    int64_t batch = p->q.shape[0], hq = p->q.shape[1], tq = p->q.shape[2], d = p->q.shape[3];
+    int64_t tk = p->k.shape[2], dv = p->v.shape[3];
+    if (d > 256 || dv > 256) {
+        snprintf(msg, msg_cap,
+                 "head dims above 256 (D %lld, Dv %lld) are not implemented: a block keeps its rows of O on chip",
+                 (long long)d, (long long)dv);
+        return ATTN_E_UNSUPPORTED;
+    }
+    const int64_t big = 0x7fffffffLL;
+    if (hq * tq > big - 256 || tk > big - 256 || batch > 65535 || hq > 65535) {
+        snprintf(msg, msg_cap,
+                 "sizes beyond the 32-bit indexing of the kernels (B %lld, Hq %lld, Tq %lld, Tk %lld; limits: B and Hq "
+                 "65535, Hq * Tq and Tk below 2^31 - 256)",
+                 (long long)batch, (long long)hq, (long long)tq, (long long)tk);
+        return ATTN_E_UNSUPPORTED;
+    }
+    fill_params(p, &plan->params);
+    fc_params *k = &plan->params;
+    plan->rows = batch * hq * tq;
+
+    int dtype = dtype_index(p->q.dtype);
+    int occupancy = 0;
+    const fc_kernel_desc *kernel = NULL;
+    int min_split_keys = 256;
+    if (dtype != FC_DT_F32 && self->tensor_cores && mma_views_ok(p)) {
+        int64_t widest = d > dv ? d : dv;
+        int dp = widest <= 64 ? 64 : widest <= 96 ? 96 : widest <= 128 ? 128 : 256;
+        int decode = k->pack * tq <= 16;
+        int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
+        kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, &occupancy);
+        if (!decode) min_split_keys = 128;
+        plan->smem = kernel ? kernel->smem : 0;
+    }
+    if (!kernel) {
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, &occupancy);
+        plan->smem = fc_simt_smem((int)d, (int)dv);
+        int blocks = 0;
+        if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
+            occupancy = blocks;
+        else
+            cudaGetLastError();
+    }
+    int combine_occupancy;
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, &combine_occupancy);
+    if (!kernel || !plan->combine) {
+        snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
+        return ATTN_E_INTERNAL;
+    }
+    plan->kernel = kernel;
+
+    int64_t m_tiles = (k->pack * tq + kernel->block_m - 1) / kernel->block_m;
+    int64_t head_blocks = hq / k->pack;
+    choose_splits(self, m_tiles * head_blocks * batch, occupancy, min_split_keys, tk, batch, &k->splits, &k->split_keys);
+    plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
+    if (k->splits > 1)
+        plan->workspace_bytes = (size_t)k->splits * (size_t)plan->rows * ((size_t)dv + 1) * sizeof(float);
+    k->error_flag = self->flag_device;
+    return ATTN_OK;
+}
+
+attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg, uint32_t msg_cap) {
+    (void)self;
+    if (plan->rows == 0) return ATTN_OK; /* no query row: nothing to write */
+    fc_params params = plan->params;
+    void *args[1] = {&params};
+    cudaError_t e = cudaLaunchKernel(plan->kernel->fn, plan->grid, dim3((unsigned)plan->kernel->threads), args,
+                                     plan->smem, stream);
+    if (e == cudaSuccess) e = cudaGetLastError();
+    if (e != cudaSuccess) return fc_cuda_error(e, "attention kernel launch", msg, msg_cap);
+    if (params.splits > 1) {
+        int64_t blocks = (plan->rows + FC_COMBINE_ROWS - 1) / FC_COMBINE_ROWS;
+        e = cudaLaunchKernel(plan->combine->fn, dim3((unsigned)blocks), dim3((unsigned)plan->combine->threads), args, 0,
+                             stream);
+        if (e == cudaSuccess) e = cudaGetLastError();
+        if (e != cudaSuccess) return fc_cuda_error(e, "split-KV merge launch", msg, msg_cap);
+    }
+    return ATTN_OK;
+}

@@ -1,0 +1,246 @@
+/* flex-cuda against the float64 reference, through every kernel path:
+ *   - without a GPU: opening the plugin gives ATTN_E_UNAVAILABLE with the reason, and every
+ *     test prints "skipped: <reason>" and skips;
+ *   - with one: problems chosen to cross the paths' edges (decode with ragged caches and a
+ *     poisoned cache tail, chunk decode with documents and dropout, prefill with windows,
+ *     softcap, ALiBi, prefix-LM, synaptic weights, head dims 80 / 96 / 256, empty rows),
+ *     each in float32, float16 and bfloat16, each with the automatic plan, with forced key
+ *     splits (the LSE merge kernel) and with tensor cores off (the exact kernel on 16-bit
+ *     inputs), compared under SPEC.md's rule; and a length out of range on the device comes
+ *     back as ATTN_E_INVALID instead of a fault. */
+#include <attn/attn_case.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_support.h"
+
+static char unavailable[ATTN_ERROR_CAP];
+
+/* The build tree's plugins, unless the environment says where they were moved to (the GPU
+ * machine runs a staged copy of the build). */
+static const char *plugin_path(const char *variable, const char *built) {
+    const char *path = getenv(variable);
+    return path && path[0] ? path : built;
+}
+#define FLEX_CUDA plugin_path("ATTN_TEST_FLEX_CUDA", FLEX_CUDA_PATH)
+#define SDPA_REF plugin_path("ATTN_TEST_SDPA_REF", SDPA_REF_PATH)
+
+static int open_flex(const attn_option *options, uint32_t count, attn_backend **out) {
+    attn_error err = {0};
+    attn_status st = attn_backend_open("flex-cuda", FLEX_CUDA, options, count, out, &err);
+    if (st == ATTN_E_UNAVAILABLE) {
+        snprintf(unavailable, sizeof unavailable, "%s", err.message);
+        return 0;
+    }
+    if (st != ATTN_OK) print_error("opening flex-cuda: %s\n", err.message);
+    assert_int_equal(st, ATTN_OK);
+    return 1;
+}
+
+#define SKIP_WITHOUT_GPU()                              \
+    do {                                                \
+        if (unavailable[0]) {                           \
+            printf("skipped: %s\n", unavailable);       \
+            skip();                                     \
+        }                                               \
+    } while (0)
+
+static int group_setup(void **state) {
+    (void)state;
+    attn_backend *b = NULL;
+    if (open_flex(NULL, 0, &b)) attn_backend_close(b);
+    return 0;
+}
+
+/* Without a device the reason must say so: the matrix prints it under SKIP. */
+static void test_open(void **state) {
+    (void)state;
+    if (unavailable[0]) {
+        assert_contains(unavailable, "CUDA");
+        printf("skipped: %s\n", unavailable);
+        skip();
+    }
+}
+
+static attn_case make_case(int64_t b, int64_t hq, int64_t hkv, int64_t tq, int64_t tk, int64_t d) {
+    attn_case c;
+    attn_case_defaults(&c);
+    c.batch = b;
+    c.q_heads = hq;
+    c.kv_heads = hkv;
+    c.q_len = tq;
+    c.kv_len = tk;
+    c.head_dim = c.value_dim = d;
+    c.want_lse = 1;
+    return c;
+}
+
+/* The cases, each run in every dtype. */
+static int build_cases(attn_case *cases) {
+    int n = 0;
+    attn_case c = make_case(3, 8, 2, 1, 300, 64); /* decode, ragged caches, cache view, BTHD */
+    c.kv_cache_len = 320;
+    c.layout = ATTN_LAYOUT_BTHD;
+    c.has_lengths = 1;
+    c.q_lens[0] = c.q_lens[1] = c.q_lens[2] = 1;
+    c.kv_lens[0] = 300;
+    c.kv_lens[1] = 17;
+    c.kv_lens[2] = 0;
+    cases[n++] = c;
+    c = make_case(2, 4, 2, 24, 150, 64); /* chunk decode, documents, dropout */
+    c.doc_count = 3;
+    c.doc_sizes[0] = 60;
+    c.doc_sizes[1] = 70;
+    c.doc_sizes[2] = 20;
+    c.dropout_p = 0.2f;
+    cases[n++] = c;
+    c = make_case(1, 2, 1, 130, 130, 96); /* prefill, window, softcap */
+    c.window_left = 40;
+    c.modifier = ATTN_MOD_SOFTCAP;
+    c.softcap = 5.0f;
+    c.input_scale = 3.0f;
+    cases[n++] = c;
+    c = make_case(1, 2, 2, 70, 90, 256); /* head dim 256, ALiBi, bidirectional */
+    c.causal = 0;
+    c.modifier = ATTN_MOD_ALIBI;
+    cases[n++] = c;
+    c = make_case(2, 4, 2, 40, 40, 80); /* head dim 80, prefix-LM, synaptic */
+    c.has_prefix = 1;
+    c.prefix_lens[0] = 12;
+    c.prefix_lens[1] = 40;
+    c.modifier = ATTN_MOD_SYNAPTIC;
+    cases[n++] = c;
+    c = make_case(2, 4, 4, 20, 20, 64); /* empty rows: windows that miss every key */
+    c.causal = 0;
+    c.window_left = 0;
+    c.window_right = 0;
+    c.has_lengths = 1;
+    c.q_lens[0] = 20;
+    c.kv_lens[0] = 8;
+    c.q_lens[1] = 0;
+    c.kv_lens[1] = 20;
+    cases[n++] = c;
+    c = make_case(1, 32, 4, 1, 5000, 128); /* long decode: several splits by themselves */
+    cases[n++] = c;
+    return n;
+}
+
+/* Runs one instance on `backend` and compares it with golden under the tolerance rule. */
+static void check_instance(attn_backend *golden, attn_backend *baseline, attn_backend *backend, const char *variant,
+                           const attn_case *c) {
+    attn_instance inst;
+    attn_error err = {0};
+    assert_int_equal(attn_instance_make(c, &inst, &err), ATTN_OK);
+    attn_exec_options reference = {0, 0, 1, 1};
+    attn_result g, base, out;
+    assert_int_equal(attn_instance_execute(golden, &inst, &reference, &g, &err), ATTN_OK);
+    assert_int_equal(attn_instance_execute(baseline, &inst, &reference, &base, &err), ATTN_OK);
+    attn_status st = attn_instance_execute(backend, &inst, NULL, &out, &err);
+    if (st != ATTN_OK) print_error("%s / %s: %s\n", inst.c.name, variant, err.message);
+    assert_int_equal(st, ATTN_OK);
+    attn_verdict v;
+    attn_compare(&inst, &g, &base, &out, &v);
+    printf("%-8s %-60s max err %.3g (tol %.3g)%s%s\n", variant, inst.c.name, v.max_err_o, v.tol_o, v.pass ? "" : " FAIL: ",
+           v.detail);
+    assert_true(v.pass);
+    attn_result_free(&g);
+    attn_result_free(&base);
+    attn_result_free(&out);
+    attn_instance_free(&inst);
+}
+
+static void run_variant(const char *variant, const attn_option *options, uint32_t count) {
+    attn_backend *flex = NULL, *golden = NULL, *baseline = NULL;
+    attn_error err = {0};
+    assert_true(open_flex(options, count, &flex));
+    attn_option golden_mode = {"mode", "golden"}, baseline_mode = {"mode", "baseline"};
+    assert_int_equal(attn_backend_open("golden", SDPA_REF, &golden_mode, 1, &golden, &err), ATTN_OK);
+    assert_int_equal(attn_backend_open("baseline", SDPA_REF, &baseline_mode, 1, &baseline, &err), ATTN_OK);
+    attn_case cases[16];
+    int n = build_cases(cases);
+    for (int k = 0; k < n; ++k)
+        for (int32_t dtype = 0; dtype < ATTN_DTYPE_COUNT; ++dtype) {
+            attn_case c = cases[k];
+            c.dtype = dtype;
+            c.data_seed = 77u + (uint64_t)(k * 3 + dtype);
+            attn_case_label(&c, c.name, sizeof c.name);
+            check_instance(golden, baseline, flex, variant, &c);
+        }
+    attn_backend_close(flex);
+    attn_backend_close(golden);
+    attn_backend_close(baseline);
+}
+
+static void test_auto_plan(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    run_variant("auto", NULL, 0);
+}
+
+static void test_forced_splits(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"splits", "3"}};
+    run_variant("splits=3", options, 1);
+}
+
+static void test_exact_kernel(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"tensor_cores", "off"}};
+    run_variant("simt", options, 1);
+}
+
+/* A q_len beyond Tq, visible only on the device: the kernels must clamp it and the run must
+ * say ATTN_E_INVALID, with the backend still usable afterwards. */
+static void test_length_out_of_range(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_backend *flex = NULL;
+    assert_true(open_flex(NULL, 0, &flex));
+    attn_error err = {0};
+    DLDevice device;
+    assert_int_equal(attn_backend_device(flex, &device, &err), ATTN_OK);
+    enum { B = 1, H = 2, T = 8, D = 64 };
+    int64_t shape[4] = {B, H, T, D}, strides[4] = {H * T * D, T * D, D, 1};
+    int64_t len_shape[1] = {B}, len_strides[1] = {1};
+    DLDataType f16 = {kDLFloat, 16, 1}, i32 = {kDLInt, 32, 1};
+    uint16_t host[B * H * T * D];
+    for (int n = 0; n < B * H * T * D; ++n) host[n] = 0x3c00; /* 1.0 */
+    void *buffers[5];
+    for (int n = 0; n < 4; ++n) {
+        assert_int_equal(attn_backend_alloc(flex, sizeof host, &buffers[n], &err), ATTN_OK);
+        assert_int_equal(attn_backend_to_device(flex, buffers[n], host, sizeof host, &err), ATTN_OK);
+    }
+    int32_t q_len[B] = {T + 5};
+    assert_int_equal(attn_backend_alloc(flex, sizeof q_len, &buffers[4], &err), ATTN_OK);
+    assert_int_equal(attn_backend_to_device(flex, buffers[4], q_len, sizeof q_len, &err), ATTN_OK);
+    attn_problem p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    DLTensor *main[4] = {&p.q, &p.k, &p.v, &p.o};
+    for (int n = 0; n < 4; ++n) *main[n] = (DLTensor){buffers[n], device, 4, f16, shape, strides, 0};
+    p.q_len = (DLTensor){buffers[4], device, 1, i32, len_shape, len_strides, 0};
+    p.causal = 1;
+    p.window_left = p.window_right = -1;
+    attn_status st = attn_backend_run(flex, &p, &err);
+    printf("out-of-range q_len: %s: %s\n", attn_status_name(st), err.message);
+    assert_int_equal(st, ATTN_E_INVALID);
+    assert_contains(err.message, "out of range");
+    q_len[0] = T;
+    assert_int_equal(attn_backend_to_device(flex, buffers[4], q_len, sizeof q_len, &err), ATTN_OK);
+    assert_int_equal(attn_backend_run(flex, &p, &err), ATTN_OK);
+    for (int n = 0; n < 5; ++n) attn_backend_free(flex, buffers[n]);
+    attn_backend_close(flex);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open),
+        cmocka_unit_test(test_auto_plan),
+        cmocka_unit_test(test_forced_splits),
+        cmocka_unit_test(test_exact_kernel),
+        cmocka_unit_test(test_length_out_of_range),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
