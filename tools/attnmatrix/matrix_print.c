@@ -60,22 +60,44 @@ static void row_notes(const matrix *m, const matrix_row *row, char *out, size_t 
     if (row->note[0] && n < cap) snprintf(out + n, cap - n, "; %s", row->note);
 }
 
+static int cell_has_note(const matrix_cell *cell) {
+    return cell->status != CELL_PASS && cell->status != CELL_EMPTY && cell->first_reason[0];
+}
+
+/* Footnote numbers: one per cell with a reason, except that a backend skipped as a whole
+ * (no GPU, plugin not built) shares one note across its column instead of one per row. */
+typedef struct footnotes {
+    uint32_t next;
+    uint32_t whole_backend[MATRIX_MAX_BACKENDS]; /* 0: not yet numbered */
+} footnotes;
+
+static uint32_t footnote_of(const matrix *m, uint32_t backend, footnotes *notes, int *is_new) {
+    *is_new = 1;
+    if (!m->backends[backend].skipped) return ++notes->next;
+    if (notes->whole_backend[backend]) {
+        *is_new = 0;
+        return notes->whole_backend[backend];
+    }
+    return notes->whole_backend[backend] = ++notes->next;
+}
+
 void matrix_print_table(const matrix *m, FILE *out, int explain) {
     fprintf(out, "| Case |");
     for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, " %s |", m->backends[n].spec->name);
     fprintf(out, " Notes |\n|------|");
     for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, "------|");
     fprintf(out, "-------|\n");
-    uint32_t footnote = 0;
+    footnotes numbers = {0, {0}};
     for (uint32_t r = 0; r < m->row_count; ++r) {
         const matrix_row *row = &m->rows[r];
         fprintf(out, "| %s |", row->name);
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *cell = &row->cells[n];
-            if (cell->status == CELL_PASS || cell->status == CELL_EMPTY || !cell->first_reason[0])
+            int is_new;
+            if (!cell_has_note(cell))
                 fprintf(out, " %s |", cell_status_name(cell->status));
             else
-                fprintf(out, " %s [%u] |", cell_status_name(cell->status), ++footnote);
+                fprintf(out, " %s [%u] |", cell_status_name(cell->status), footnote_of(m, n, &numbers, &is_new));
         }
         char notes[512];
         row_notes(m, row, notes, sizeof notes);
@@ -83,14 +105,20 @@ void matrix_print_table(const matrix *m, FILE *out, int explain) {
     }
     fprintf(out, "\nLegend:\n");
     for (size_t n = 0; n < sizeof legend / sizeof legend[0]; ++n) fprintf(out, "- %s\n", legend[n]);
-    footnote = 0;
+    footnotes again = {0, {0}};
     int header = 0;
     for (uint32_t r = 0; r < m->row_count; ++r)
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *cell = &m->rows[r].cells[n];
-            if (cell->status == CELL_PASS || cell->status == CELL_EMPTY || !cell->first_reason[0]) continue;
+            if (!cell_has_note(cell)) continue;
+            int is_new;
+            uint32_t number = footnote_of(m, n, &again, &is_new);
+            if (!is_new) continue;
             if (!header++) fprintf(out, "\nReasons:\n");
-            fprintf(out, "[%u] %s, %s: %s\n", ++footnote, m->backends[n].spec->name, m->rows[r].name, cell->first_reason);
+            if (!m->backends[n].skipped)
+                fprintf(out, "[%u] %s, %s: %s\n", number, m->backends[n].spec->name, m->rows[r].name, cell->first_reason);
+            else
+                fprintf(out, "[%u] %s, every row: %s\n", number, m->backends[n].spec->name, m->backends[n].skip_reason);
         }
     if (!explain) return;
     fprintf(out, "\nPer cell (pass / fail / unsupported / n/a / skip / crash / timeout of the row's instances):\n");
