@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/cpu_device.h"
+#include "../common/cpu_lengths.h"
 
 typedef struct sdpa_ref {
     int32_t baseline; /* 0: golden, 1: baseline */
@@ -63,27 +64,6 @@ static attn_status ref_check(void *backend, const attn_problem *problem, char *m
     (void)problem;
     (void)msg;
     (void)msg_cap;
-    return ATTN_OK;
-}
-
-/* Per-batch integer from an optional [B] tensor, or the fallback. */
-static int64_t per_batch(const DLTensor *t, int64_t b, int64_t fallback) {
-    if (!attn_tensor_present(t)) return fallback;
-    int64_t idx[1] = {b};
-    return attn_load_i32(t, idx);
-}
-
-/* Bound-checks the per-batch lengths: they live in host memory for a CPU backend. */
-static attn_status check_lengths(const attn_problem *p, int64_t batch, int64_t tq, int64_t tk, char *msg,
-                                 uint32_t msg_cap) {
-    for (int64_t b = 0; b < batch; ++b) {
-        int64_t ql = per_batch(&p->q_len, b, tq), kl = per_batch(&p->kv_len, b, tk);
-        if (ql < 0 || ql > tq || kl < 0 || kl > tk) {
-            snprintf(msg, msg_cap, "batch %lld: q_len %lld / kv_len %lld outside [0, %lld] / [0, %lld]", (long long)b,
-                     (long long)ql, (long long)kl, (long long)tq, (long long)tk);
-            return ATTN_E_INVALID;
-        }
-    }
     return ATTN_OK;
 }
 
@@ -210,7 +190,7 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
     const sdpa_ref *self = backend;
     int64_t batch = p->q.shape[0], hq = p->q.shape[1], tq = p->q.shape[2], d = p->q.shape[3];
     int64_t hkv = p->k.shape[1], tk = p->k.shape[2], dv = p->v.shape[3];
-    attn_status st = check_lengths(p, batch, tq, tk, msg, msg_cap);
+    attn_status st = cpu_check_lengths(p, msg, msg_cap);
     if (st != ATTN_OK) return st;
 
     double *scores = malloc(sizeof(double) * (size_t)(tk > 0 ? tk : 1));
@@ -242,7 +222,7 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
     int64_t group = hq / hkv;
 
     for (int64_t b = 0; b < batch; ++b) {
-        int64_t q_len = per_batch(&p->q_len, b, tq), kv_len = per_batch(&p->kv_len, b, tk);
+        int64_t q_len = cpu_per_batch(&p->q_len, b, tq), kv_len = cpu_per_batch(&p->kv_len, b, tk);
         for (int64_t h = 0; h < hq; ++h) {
             for (int64_t i = 0; i < tq; ++i) {
                 double lse = -INFINITY;
@@ -253,7 +233,7 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
                 if (i < q_len) {
                     r.mask.pos = attn_query_pos(i, q_len, kv_len);
                     r.mask.kv_len = kv_len;
-                    r.mask.prefix_len = per_batch(&p->prefix_len, b, 0);
+                    r.mask.prefix_len = cpu_per_batch(&p->prefix_len, b, 0);
                     r.mask.causal = p->causal;
                     r.mask.window_left = p->window_left;
                     r.mask.window_right = p->window_right;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../common/cpu_device.h"
+#include "../common/cpu_lengths.h"
 #include "sm_block.h"
 
 #define SM_DEFAULT_BLOCK_BYTES (64ull << 20)
@@ -76,27 +77,6 @@ static attn_status sm_check(void *backend, const attn_problem *problem, char *ms
     return ATTN_OK;
 }
 
-/* Per-batch integer from an optional [B] tensor, or the fallback. */
-static int64_t per_batch(const DLTensor *t, int64_t b, int64_t fallback) {
-    if (!attn_tensor_present(t)) return fallback;
-    int64_t idx[1] = {b};
-    return attn_load_i32(t, idx);
-}
-
-/* The lengths are host memory for a CPU backend, and the host does not bound them: a bad
- * value would read past K/V, so it is refused here. */
-static attn_status check_lengths(const sm_call *c, char *msg, uint32_t msg_cap) {
-    for (int64_t b = 0; b < c->batch; ++b) {
-        int64_t ql = per_batch(&c->p->q_len, b, c->tq), kl = per_batch(&c->p->kv_len, b, c->tk);
-        if (ql < 0 || ql > c->tq || kl < 0 || kl > c->tk) {
-            snprintf(msg, msg_cap, "batch %lld: q_len %lld / kv_len %lld outside [0, %lld] / [0, %lld]", (long long)b,
-                     (long long)ql, (long long)kl, (long long)c->tq, (long long)c->tk);
-            return ATTN_E_INVALID;
-        }
-    }
-    return ATTN_OK;
-}
-
 static sm_call describe(const attn_problem *p) {
     sm_call c;
     memset(&c, 0, sizeof c);
@@ -134,7 +114,7 @@ static attn_status sm_run(void *backend, const attn_problem *p, char *msg, uint3
     attn_status st = sm_check(backend, p, msg, msg_cap);
     if (st != ATTN_OK) return st;
     sm_call c = describe(p);
-    st = check_lengths(&c, msg, msg_cap);
+    st = cpu_check_lengths(p, msg, msg_cap);
     if (st != ATTN_OK) return st;
     if (c.batch == 0 || c.hq == 0 || c.tq == 0) return ATTN_OK;
 
@@ -146,8 +126,8 @@ static attn_status sm_run(void *backend, const attn_problem *p, char *msg, uint3
         return ATTN_E_NOMEM;
     }
     for (int64_t b = 0; b < c.batch; ++b) {
-        int64_t q_len = per_batch(&p->q_len, b, c.tq), kv_len = per_batch(&p->kv_len, b, c.tk);
-        int64_t prefix_len = per_batch(&p->prefix_len, b, 0);
+        int64_t q_len = cpu_per_batch(&p->q_len, b, c.tq), kv_len = cpu_per_batch(&p->kv_len, b, c.tk);
+        int64_t prefix_len = cpu_per_batch(&p->prefix_len, b, 0);
         for (int64_t h = 0; h < c.hq; ++h)
             for (int64_t i0 = 0; i0 < c.tq; i0 += rows) {
                 int64_t n = c.tq - i0 < rows ? c.tq - i0 : rows;
