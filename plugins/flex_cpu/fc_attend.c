@@ -1,0 +1,305 @@
+#include "fc_attend.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_io.h"
+#include "fc_tiles.h"
+
+static void *alloc64(int64_t bytes) {
+    size_t n = (size_t)((bytes + 63) / 64 * 64);
+    return aligned_alloc(64, n ? n : 64);
+}
+
+int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char *msg, size_t msg_cap) {
+    memset(th, 0, sizeof *th);
+    int64_t M = pl->m_max, N = pl->kv_tile, ce = fc_cdt_size(pl->cdt);
+    th->execs = calloc((size_t)(pl->n_prims > 0 ? pl->n_prims : 1), sizeof *th->execs);
+    th->scratch = alloc64((int64_t)pl->scratch_max);
+    th->qp = alloc64(M * pl->D * ce);
+    th->p = alloc64(M * N * ce);
+    th->kst = alloc64(N * pl->D * ce);
+    th->vst = alloc64(N * pl->Dv * ce);
+    th->s = alloc64(M * N * 4);
+    th->o = alloc64(M * pl->Dv * 4);
+    th->m = alloc64(M * 4);
+    th->l = alloc64(M * 4);
+    th->doc_k = alloc64(N * 4);
+    th->mask = alloc64(pl->nq_max * (int64_t)sizeof(attn_row_mask));
+    th->lo = alloc64(pl->nq_max * 8);
+    th->hi = alloc64(pl->nq_max * 8);
+    if (!th->execs || !th->scratch || !th->qp || !th->p || !th->kst || !th->vst || !th->s || !th->o || !th->m ||
+        !th->l || !th->doc_k || !th->mask || !th->lo || !th->hi) {
+        snprintf(msg, msg_cap, "out of memory for a thread's tiles (M %lld, N %lld)", (long long)M, (long long)N);
+        return -1;
+    }
+    dnnl_status_t st = dnnl_stream_create(&th->stream, engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        snprintf(msg, msg_cap, "oneDNN stream: %s", fc_dnnl_status_text(st));
+        return (int)st;
+    }
+    for (int64_t n = 0; n < pl->n_prims; ++n) {
+        if (!pl->prims[n]) continue;
+        int rc = fc_exec_init(&th->execs[n], pl->prims[n], engine, th->scratch);
+        if (rc) {
+            snprintf(msg, msg_cap, "oneDNN memory objects: %s", fc_dnnl_status_text((dnnl_status_t)rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void fc_thread_free(fc_thread *th, const fc_plan *pl) {
+    if (th->execs)
+        for (int64_t n = 0; n < pl->n_prims; ++n)
+            if (th->execs[n].p) fc_exec_destroy(&th->execs[n]);
+    if (th->stream) dnnl_stream_destroy(th->stream);
+    free(th->execs);
+    free(th->scratch);
+    free(th->qp);
+    free(th->p);
+    free(th->kst);
+    free(th->vst);
+    free(th->s);
+    free(th->o);
+    free(th->m);
+    free(th->l);
+    free(th->doc_k);
+    free(th->mask);
+    free(th->lo);
+    free(th->hi);
+    memset(th, 0, sizeof *th);
+}
+
+static char *elem4(const fc_view *v, int64_t a, int64_t b, int64_t c, int64_t d, int64_t size) {
+    return v->base + (a * v->stride[0] + b * v->stride[1] + c * v->stride[2] + d * v->stride[3]) * size;
+}
+
+/* Rows [j0, j0 + n) of K (when k_too) and V for head hkv of batch b, widened to the compute
+ * dtype, with zeros from kv_len on: keys past kv_len may hold anything (a cache's unwritten
+ * tail, NaN), and a zero probability times NaN would still be NaN in P.V. */
+static void stage_kv(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t j0, int64_t n, int k_too) {
+    int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
+    int64_t valid = pl->kv_len[b] - j0;
+    if (valid > n) valid = n;
+    if (valid < 0) valid = 0;
+    for (int64_t c = 0; c < valid; ++c) {
+        if (k_too)
+            fc_load_row(elem4(&pl->k, b, hkv, j0 + c, 0, in), pl->k.stride[3], pl->D, pl->dtype, pl->cdt,
+                        (char *)th->kst + c * pl->D * ce);
+        fc_load_row(elem4(&pl->v, b, hkv, j0 + c, 0, in), pl->v.stride[3], pl->Dv, pl->dtype, pl->cdt,
+                    (char *)th->vst + c * pl->Dv * ce);
+    }
+    if (k_too) memset((char *)th->kst + valid * pl->D * ce, 0, (size_t)((n - valid) * pl->D * ce));
+    memset((char *)th->vst + valid * pl->Dv * ce, 0, (size_t)((n - valid) * pl->Dv * ce));
+}
+
+void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
+    const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype), tk = pl->prep_tk;
+    const int64_t kv_len = pl->kv_len[b], D = pl->D, Dv = pl->Dv;
+    char *kt = pl->prep + pl->prep_off[b] + hkv * pl->prep_block, *vp = kt + D * tk * ce;
+    /* K^T in blocks of 16 keys: their rows read in place when they already are the compute
+     * dtype, else widened into the thread's staging tile first; float32 blocks of 16 x 16
+     * go through the vector transpose, the rest (bfloat16, ragged ends) element by element. */
+    const int direct = pl->kv_direct;
+    for (int64_t j0 = 0; j0 < kv_len; j0 += 16) {
+        int64_t rows = kv_len - j0 < 16 ? kv_len - j0 : 16, ld;
+        const char *base;
+        if (direct) {
+            base = elem4(&pl->k, b, hkv, j0, 0, in);
+            ld = pl->k.stride[2];
+        } else {
+            for (int64_t r = 0; r < rows; ++r)
+                fc_load_row(elem4(&pl->k, b, hkv, j0 + r, 0, in), pl->k.stride[3], D, pl->dtype, pl->cdt,
+                            (char *)th->kst + r * D * ce);
+            base = th->kst;
+            ld = D;
+        }
+        int64_t d0 = 0;
+        if (ce == 4 && rows == 16)
+            for (; d0 + 16 <= D; d0 += 16)
+                fc_transpose16_f32((const float *)base + d0, ld, (float *)kt + d0 * tk + j0, tk);
+        for (int64_t d = d0; d < D; ++d)
+            for (int64_t r = 0; r < rows; ++r) {
+                if (ce == 4)
+                    ((float *)kt)[d * tk + j0 + r] = ((const float *)base)[r * ld + d];
+                else
+                    ((uint16_t *)kt)[d * tk + j0 + r] = ((const uint16_t *)base)[r * ld + d];
+            }
+    }
+    for (int64_t d = 0; d < D; ++d) memset(kt + (d * tk + kv_len) * ce, 0, (size_t)((tk - kv_len) * ce));
+    if (direct) return; /* V is read in place (staged only for tiles that pass kv_len) */
+    for (int64_t j = 0; j < kv_len; ++j)
+        fc_load_row(elem4(&pl->v, b, hkv, j, 0, in), pl->v.stride[3], Dv, pl->dtype, pl->cdt, vp + j * Dv * ce);
+    memset(vp + kv_len * Dv * ce, 0, (size_t)((tk - kv_len) * Dv * ce));
+}
+
+/* Decode-like items (few rows per tile) stream K and V from memory once, and oneDNN's small-M
+ * kernels do not keep enough loads in flight to reach the memory bandwidth on their own:
+ * the next operand is prefetched while the current product runs (the V tile during Q.K^T,
+ * the next K tile during P.V).  Rows of `row_bytes` at stride `ld_bytes`. */
+#define FC_PREFETCH_MAX_M 32
+
+static void prefetch_rows(const char *base, int64_t rows, int64_t row_bytes, int64_t ld_bytes) {
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(base + r * ld_bytes + off, 0, 3);
+}
+
+/* Normalises and writes rows of O and LSE: row r is query i0 + r / group of head
+ * hkv * group + r % group.  A row that saw no key gets O = 0 and LSE = -inf exactly. */
+static void write_rows(const fc_plan *pl, const fc_item *it, const float *o, const float *m, const float *l) {
+    int64_t out = fc_dtype_size(pl->dtype);
+    for (int64_t r = 0; r < pl->group * it->nq; ++r) {
+        int64_t h = it->hkv * pl->group + r % pl->group, i = it->i0 + r / pl->group;
+        int empty = m[r] == -INFINITY;
+        fc_store_row(o + r * pl->Dv, empty ? 0.0f : 1.0f / l[r], pl->Dv, pl->dtype, elem4(&pl->o, it->b, h, i, 0, out),
+                     pl->o.stride[3]);
+        if (pl->has_lse) {
+            float lse = empty ? -INFINITY : m[r] + logf(l[r]);
+            memcpy(elem4(&pl->lse, it->b, h, i, 0, 4), &lse, 4);
+        }
+    }
+}
+
+/* The tile's K and V operands, staged into the thread's buffers when they cannot be read in
+ * place. */
+static void tile_operands(const fc_plan *pl, fc_thread *th, const fc_item *it, const fc_tile *tile, const void **kp,
+                          const void **vp) {
+    const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
+    if (tile->src == FC_SRC_PREPARED || tile->src == FC_SRC_PREPARED_K) {
+        const char *kt = pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block;
+        *kp = kt + tile->j0 * ce; /* columns j0.. of K^T */
+        if (tile->src == FC_SRC_PREPARED_K) {
+            *vp = elem4(&pl->v, it->b, it->hkv, tile->j0, 0, in);
+        } else if (pl->kv_direct) { /* the tile passes kv_len: V staged with its zeros */
+            stage_kv(pl, th, it->b, it->hkv, tile->j0, tile->n, 0);
+            *vp = th->vst;
+        } else {
+            *vp = kt + (pl->D * pl->prep_tk + tile->j0 * pl->Dv) * ce; /* rows j0.. of the V copy */
+        }
+    } else if (tile->src == FC_SRC_DIRECT) {
+        *kp = elem4(&pl->k, it->b, it->hkv, tile->j0, 0, in);
+        *vp = elem4(&pl->v, it->b, it->hkv, tile->j0, 0, in);
+    } else {
+        stage_kv(pl, th, it->b, it->hkv, tile->j0, tile->n, 1);
+        *kp = th->kst;
+        *vp = th->vst;
+    }
+}
+
+int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
+                   const fc_item *it, float *partial, char *msg, size_t msg_cap) {
+    const int64_t M = pl->group * it->nq, D = pl->D, Dv = pl->Dv;
+    const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
+    fc_rows rows;
+    fc_item_rows(pl, p, it, th->mask, th->lo, th->hi, &rows);
+
+    for (int64_t r = 0; r < M; ++r) { /* position-major rows: see fc_plan.h */
+        int64_t h = it->hkv * pl->group + r % pl->group, i = it->i0 + r / pl->group;
+        fc_load_row(elem4(&pl->q, it->b, h, i, 0, in), pl->q.stride[3], D, pl->dtype, pl->cdt, (char *)th->qp + r * D * ce);
+        th->m[r] = -INFINITY;
+        th->l[r] = 0.0f;
+    }
+    memset(th->o, 0, sizeof(float) * (size_t)(M * Dv));
+
+    fc_softmax_tile st = {&rows, it->b, it->hkv * pl->group, pl->group, 0, 0, 0, 0, 0, th->doc_k, th->s, th->p,
+                          th->m, th->l, th->o, Dv};
+    fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
+    while (fc_tile_next(pl, it, &rows, &tile)) {
+        if (tile.m == 0) { /* no row's range meets these keys */
+            th->tiles_seen[FC_TILE_EMPTY]++;
+            continue;
+        }
+        /* Classified over the positions of the tile's rows; columns from kv_hi on are
+         * invisible to every row (and may not exist), so such a tile is never full. */
+        int64_t j_end = tile.j0 + tile.n < it->kv_hi ? tile.j0 + tile.n : it->kv_hi;
+        if (pl->has_docs)
+            for (int64_t c = 0; c < j_end - tile.j0; ++c)
+                th->doc_k[c] = *(const int32_t *)(pl->doc_k.base +
+                                                  (it->b * pl->doc_k.stride[0] + (tile.j0 + c) * pl->doc_k.stride[1]) * 4);
+        fc_rows sub = rows;
+        sub.count = tile.t1 - tile.t0 + 1;
+        sub.mask += tile.t0;
+        sub.lo += tile.t0;
+        sub.hi += tile.t0;
+        int cls = fc_classify_tile(&sub, tile.j0, j_end, th->doc_k);
+        if (cls == FC_TILE_FULL && j_end < tile.j0 + tile.n) cls = FC_TILE_PARTIAL;
+        th->tiles_seen[cls]++;
+        if (cls == FC_TILE_EMPTY) continue;
+
+        const void *kp, *vp;
+        tile_operands(pl, th, it, &tile, &kp, &vp);
+        const int prefetch = tile.src == FC_SRC_DIRECT && tile.m <= FC_PREFETCH_MAX_M;
+        if (prefetch) prefetch_rows(vp, tile.n, Dv * in, pl->v.stride[2] * in);
+        int64_t slot = fc_prim_index(pl, tile.m, tile.n, tile.src, FC_OP_QK);
+        int rc = fc_exec_run(&th->execs[slot], th->stream, (char *)th->qp + tile.r0 * D * ce, kp, th->s);
+        if (rc) {
+            snprintf(msg, msg_cap, "oneDNN Q.K^T (%s): %s", th->execs[slot].p->impl, fc_dnnl_status_text((dnnl_status_t)rc));
+            return rc;
+        }
+        st.r0 = tile.r0;
+        st.m_rows = tile.m;
+        st.cls = cls;
+        st.j0 = tile.j0;
+        st.n = tile.n;
+        fc_softmax_tile_update(sp, &st);
+        if (prefetch && tile.j0 + tile.n < it->kv_hi) {
+            int64_t next = it->kv_hi - (tile.j0 + tile.n) < pl->kv_tile ? it->kv_hi - (tile.j0 + tile.n) : pl->kv_tile;
+            prefetch_rows(elem4(&pl->k, it->b, it->hkv, tile.j0 + tile.n, 0, in), next, D * in, pl->k.stride[2] * in);
+        }
+        rc = fc_exec_run(&th->execs[slot + 1], th->stream, th->p, vp, th->o + tile.r0 * Dv);
+        if (rc) {
+            snprintf(msg, msg_cap, "oneDNN P.V (%s): %s", th->execs[slot + 1].p->impl, fc_dnnl_status_text((dnnl_status_t)rc));
+            return rc;
+        }
+    }
+
+    if (it->piece < 0) {
+        write_rows(pl, it, th->o, th->m, th->l);
+    } else {
+        float *slot = partial + it->piece * fc_partial_floats(pl);
+        memcpy(slot, th->o, sizeof(float) * (size_t)(M * Dv));
+        memcpy(slot + M * Dv, th->m, sizeof(float) * (size_t)M);
+        memcpy(slot + M * Dv + M, th->l, sizeof(float) * (size_t)M);
+    }
+    return 0;
+}
+
+void fc_merge_item(const fc_plan *pl, const fc_merge *mg, const float *partial, fc_thread *th) {
+    const int64_t M = pl->group * mg->whole.nq, Dv = pl->Dv, stride = fc_partial_floats(pl);
+    for (int64_t r = 0; r < M; ++r) {
+        float mx = -INFINITY;
+        for (int64_t k = 0; k < mg->count; ++k) {
+            float mk = partial[(mg->first + k) * stride + M * Dv + r];
+            mx = mk > mx ? mk : mx;
+        }
+        float *o = th->o + r * Dv, sum = 0.0f;
+        memset(o, 0, sizeof(float) * (size_t)Dv);
+        if (mx != -INFINITY) {
+            for (int64_t k = 0; k < mg->count; ++k) {
+                const float *slot = partial + (mg->first + k) * stride;
+                float mk = slot[M * Dv + r];
+                if (mk == -INFINITY) continue;
+                float w = expf(mk - mx);
+                sum += slot[M * Dv + M + r] * w;
+                for (int64_t e = 0; e < Dv; ++e) o[e] += slot[r * Dv + e] * w;
+            }
+        }
+        th->m[r] = mx;
+        th->l[r] = sum;
+    }
+    write_rows(pl, &mg->whole, th->o, th->m, th->l);
+}
+
+void fc_write_padding(const fc_plan *pl, int64_t b, int64_t h) {
+    int64_t out = fc_dtype_size(pl->dtype);
+    for (int64_t i = pl->q_len[b]; i < pl->Tq; ++i) {
+        fc_store_row(NULL, 0.0f, pl->Dv, pl->dtype, elem4(&pl->o, b, h, i, 0, out), pl->o.stride[3]);
+        if (pl->has_lse) {
+            float lse = -INFINITY;
+            memcpy(elem4(&pl->lse, b, h, i, 0, 4), &lse, 4);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+#include "fc_io.h"
+
+#include <attn/attn_dtype.h>
+#include <string.h>
+
+#include "fc_plan.h"
+#include "fc_vec.h"
+
+void fc_load_row(const char *src, int64_t stride, int64_t count, int32_t dtype, int32_t cdt, void *dst) {
+    int64_t in = fc_dtype_size(dtype);
+    if (stride == 1 && ((dtype == FC_DT_F32 && cdt == FC_CDT_F32) || (dtype == FC_DT_BF16 && cdt == FC_CDT_BF16))) {
+        memcpy(dst, src, (size_t)(count * in));
+        return;
+    }
+    if (cdt == FC_CDT_BF16) { /* strided bfloat16 */
+        uint16_t *out = dst;
+        for (int64_t c = 0; c < count; ++c) memcpy(&out[c], src + c * stride * in, 2);
+        return;
+    }
+    float *out = dst;
+    for (int64_t c = 0; c < count; ++c) {
+        const char *e = src + c * stride * in;
+        if (dtype == FC_DT_F32) {
+            memcpy(&out[c], e, 4);
+        } else {
+            uint16_t h;
+            memcpy(&h, e, 2);
+            out[c] = dtype == FC_DT_BF16 ? attn_bf16_to_f32(h) : attn_f16_to_f32(h);
+        }
+    }
+}
+
+/* Contiguous float32 rows: 16 lanes at a time (outputs of a prefill are as large as its
+ * inputs, so this loop is not negligible next to the matmuls of a causal run). */
+FC_CLONES static void store_f32(const float *src, float mul, int64_t count, float *dst) {
+    int64_t c = 0;
+    for (; c + 16 <= count; c += 16) vstore(dst + c, vload(src + c) * mul);
+    for (; c < count; ++c) dst[c] = src[c] * mul;
+}
+
+void fc_store_row(const float *src, float mul, int64_t count, int32_t dtype, char *dst, int64_t stride) {
+    int64_t out = fc_dtype_size(dtype);
+    if (mul == 0.0f && stride == 1) { /* 0 * anything stays an exact 0: no source read */
+        memset(dst, 0, (size_t)(count * out));
+        return;
+    }
+    if (dtype == FC_DT_F32 && stride == 1) {
+        store_f32(src, mul, count, (float *)dst);
+        return;
+    }
+    for (int64_t c = 0; c < count; ++c) {
+        float x = mul == 0.0f ? 0.0f : src[c] * mul;
+        char *e = dst + c * stride * out;
+        if (dtype == FC_DT_F32) {
+            memcpy(e, &x, 4);
+        } else {
+            uint16_t h = dtype == FC_DT_BF16 ? attn_f32_to_bf16(x) : attn_f32_to_f16(x);
+            memcpy(e, &h, 2);
+        }
+    }
+}
+
+/* Four butterfly stages swap blocks of 8, 4, 2 and 1 across the diagonal (a two-source
+ * permute per row pair and stage: vpermt2ps on AVX-512), 16 loads and 16 stores: the K^T
+ * preparation runs at memory speed instead of one scalar move per element. */
+FC_CLONES static void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    v16f r[16];
+    for (int i = 0; i < 16; ++i) r[i] = vload(src + i * lds);
+    static const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    static const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    static const v16i lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+    static const v16i hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+    static const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+    static const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+    static const v16i lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+    static const v16i hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    const v16i *lo[4] = {&lo8, &lo4, &lo2, &lo1}, *hi[4] = {&hi8, &hi4, &hi2, &hi1};
+    for (int stage = 0, s = 8; stage < 4; ++stage, s >>= 1) {
+        for (int i = 0; i < 16; ++i) {
+            if (i & s) continue;
+            v16f a = r[i], b = r[i + s];
+            r[i] = __builtin_shuffle(a, b, *lo[stage]);
+            r[i + s] = __builtin_shuffle(a, b, *hi[stage]);
+        }
+    }
+    for (int i = 0; i < 16; ++i) vstore(dst + i * ldd, r[i]);
+}
+
+/* The cloned function stays static: GCC gives the resolver of an external target_clones
+ * function default visibility, which would export it from the plugin. */
+void fc_transpose16_f32(const float *src, int64_t lds, float *dst, int64_t ldd) { transpose16(src, lds, dst, ldd); }

@@ -1,0 +1,369 @@
+#include "fc_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_tiles.h"
+
+static fc_view view_of(const DLTensor *t) {
+    fc_view v = {0};
+    if (!attn_tensor_present(t)) return v;
+    v.base = (char *)t->data + t->byte_offset;
+    for (int32_t d = 0; d < t->ndim && d < 4; ++d) v.stride[d] = t->strides[d];
+    return v;
+}
+
+static int32_t load_i32(const fc_view *v, int64_t i0, int64_t i1) {
+    return *(const int32_t *)(v->base + (i0 * v->stride[0] + i1 * v->stride[1]) * 4);
+}
+
+void fc_plan_row_masks(const fc_plan *pl, const attn_problem *p, int64_t b, int64_t i0, int64_t nq, attn_row_mask *mask) {
+    int64_t q_len = pl->q_len[b], kv_len = pl->kv_len[b];
+    for (int64_t t = 0; t < nq; ++t) {
+        attn_row_mask *m = &mask[t];
+        m->pos = attn_query_pos(i0 + t, q_len, kv_len);
+        m->kv_len = kv_len;
+        m->prefix_len = pl->prefix_len ? pl->prefix_len[b] : 0;
+        m->causal = p->causal;
+        m->window_left = p->window_left;
+        m->window_right = p->window_right;
+        m->has_docs = pl->has_docs;
+        m->doc_q = pl->has_docs ? load_i32(&pl->doc_q, b, i0 + t) : 0;
+    }
+}
+
+/* Host copies of the per-batch lengths, bound-checked: they are host memory for a CPU
+ * backend and index K, V and O below. */
+static attn_status read_lengths(fc_plan *pl, const attn_problem *p, char *msg, uint32_t msg_cap) {
+    size_t bytes = sizeof(int32_t) * (size_t)(pl->B > 0 ? pl->B : 1);
+    pl->q_len = malloc(bytes);
+    pl->kv_len = malloc(bytes);
+    pl->prefix_len = attn_tensor_present(&p->prefix_len) ? malloc(bytes) : NULL;
+    if (!pl->q_len || !pl->kv_len || (attn_tensor_present(&p->prefix_len) && !pl->prefix_len)) {
+        snprintf(msg, msg_cap, "out of memory for %lld lengths", (long long)pl->B);
+        return ATTN_E_NOMEM;
+    }
+    fc_view ql = view_of(&p->q_len), kl = view_of(&p->kv_len), pf = view_of(&p->prefix_len);
+    for (int64_t b = 0; b < pl->B; ++b) {
+        int32_t q = ql.base ? load_i32(&ql, b, 0) : (int32_t)pl->Tq;
+        int32_t k = kl.base ? load_i32(&kl, b, 0) : (int32_t)pl->Tk;
+        if (q < 0 || q > pl->Tq || k < 0 || k > pl->Tk) {
+            snprintf(msg, msg_cap, "batch %lld: q_len %d / kv_len %d outside [0, %lld] / [0, %lld]", (long long)b, q, k,
+                     (long long)pl->Tq, (long long)pl->Tk);
+            return ATTN_E_INVALID;
+        }
+        pl->q_len[b] = q;
+        pl->kv_len[b] = k;
+        if (pl->prefix_len) {
+            int32_t f = load_i32(&pf, b, 0);
+            if (f < 0) {
+                snprintf(msg, msg_cap, "batch %lld: prefix_len %d is negative", (long long)b, f);
+                return ATTN_E_INVALID;
+            }
+            pl->prefix_len[b] = f;
+        }
+    }
+    return ATTN_OK;
+}
+
+static int by_cost_desc(const void *a, const void *b) {
+    double ca = ((const fc_item *)a)->cost, cb = ((const fc_item *)b)->cost;
+    return ca < cb ? 1 : ca > cb ? -1 : 0;
+}
+
+/* One item per (batch, query tile, kv head); their key spans from the row masks. */
+static attn_status make_items(fc_plan *pl, const attn_problem *p, char *msg, uint32_t msg_cap) {
+    int64_t count = 0, R = pl->rows_per_tile;
+    for (int64_t b = 0; b < pl->B; ++b) count += (pl->q_len[b] + R - 1) / R * pl->Hkv;
+    pl->items = malloc(sizeof(fc_item) * (size_t)(count > 0 ? count : 1));
+    attn_row_mask *mask = malloc(sizeof(attn_row_mask) * (size_t)R);
+    int64_t *lo = malloc(sizeof(int64_t) * (size_t)R), *hi = malloc(sizeof(int64_t) * (size_t)R);
+    if (!pl->items || !mask || !lo || !hi) {
+        free(mask), free(lo), free(hi);
+        snprintf(msg, msg_cap, "out of memory for %lld work items", (long long)count);
+        return ATTN_E_NOMEM;
+    }
+    for (int64_t b = 0; b < pl->B; ++b) {
+        for (int64_t i0 = 0; i0 < pl->q_len[b]; i0 += R) {
+            int64_t nq = pl->q_len[b] - i0 < R ? pl->q_len[b] - i0 : R;
+            fc_plan_row_masks(pl, p, b, i0, nq, mask);
+            fc_rows rows = {nq, mask, NULL, NULL, pl->has_docs, 0, 0, 0, 0, 0, 0};
+            fc_rows_prepare(&rows, lo, hi);
+            for (int64_t hkv = 0; hkv < pl->Hkv; ++hkv) {
+                fc_item *it = &pl->items[pl->n_items++];
+                it->b = b;
+                it->hkv = hkv;
+                it->i0 = i0;
+                it->nq = nq;
+                it->kv_lo = rows.span_lo;
+                it->kv_hi = rows.span_hi;
+                it->piece = -1;
+                it->cost = (double)(pl->group * nq) * (double)(it->kv_hi - it->kv_lo + pl->D);
+            }
+        }
+    }
+    free(mask), free(lo), free(hi);
+    return ATTN_OK;
+}
+
+/* Decode has few items and long key ranges: with fewer than four items per thread, long
+ * ranges are cut into pieces of at least four tiles each, merged after the loop. */
+static attn_status split_items(fc_plan *pl, char *msg, uint32_t msg_cap) {
+    int64_t want = 4 * (int64_t)pl->threads;
+    if (pl->threads <= 1 || pl->n_items == 0 || pl->n_items >= want) return ATTN_OK;
+    int64_t per_item = (want + pl->n_items - 1) / pl->n_items, total = 0;
+    for (int64_t n = 0; n < pl->n_items; ++n) {
+        int64_t tiles = (pl->items[n].kv_hi - pl->items[n].kv_lo + pl->kv_tile - 1) / pl->kv_tile;
+        int64_t parts = tiles / 4 < per_item ? tiles / 4 : per_item;
+        total += parts > 1 ? parts : 1;
+    }
+    if (total == pl->n_items) return ATTN_OK;
+    fc_item *items = malloc(sizeof(fc_item) * (size_t)total);
+    fc_merge *merges = malloc(sizeof(fc_merge) * (size_t)pl->n_items);
+    if (!items || !merges) {
+        free(items), free(merges);
+        snprintf(msg, msg_cap, "out of memory splitting %lld work items", (long long)pl->n_items);
+        return ATTN_E_NOMEM;
+    }
+    int64_t out = 0;
+    for (int64_t n = 0; n < pl->n_items; ++n) {
+        const fc_item *whole = &pl->items[n];
+        int64_t tiles = (whole->kv_hi - whole->kv_lo + pl->kv_tile - 1) / pl->kv_tile;
+        int64_t parts = tiles / 4 < per_item ? tiles / 4 : per_item;
+        if (parts <= 1) {
+            items[out++] = *whole;
+            continue;
+        }
+        int64_t per_part = (tiles + parts - 1) / parts * pl->kv_tile;
+        fc_merge *mg = &merges[pl->n_merges++];
+        mg->whole = *whole;
+        mg->first = pl->n_pieces;
+        mg->count = 0;
+        for (int64_t lo = whole->kv_lo; lo < whole->kv_hi; lo += per_part) {
+            fc_item *it = &items[out++];
+            *it = *whole;
+            it->kv_lo = lo;
+            it->kv_hi = lo + per_part < whole->kv_hi ? lo + per_part : whole->kv_hi;
+            it->piece = pl->n_pieces++;
+            it->cost = (double)(pl->group * whole->nq) * (double)(it->kv_hi - it->kv_lo + pl->D);
+            mg->count++;
+        }
+    }
+    free(pl->items);
+    pl->items = items;
+    pl->n_items = out;
+    pl->merges = merges;
+    return ATTN_OK;
+}
+
+/* Heads whose K and V serve at least two query tiles are prepared once (fc_plan.h). */
+static attn_status plan_prepared(fc_plan *pl, char *msg, uint32_t msg_cap) {
+    pl->prep_off = malloc(sizeof(int64_t) * (size_t)(pl->B > 0 ? pl->B : 1));
+    if (!pl->prep_off) {
+        snprintf(msg, msg_cap, "out of memory");
+        return ATTN_E_NOMEM;
+    }
+    int64_t max_kv = 0;
+    for (int64_t b = 0; b < pl->B; ++b) max_kv = pl->kv_len[b] > max_kv ? pl->kv_len[b] : max_kv;
+    /* Tiles start anywhere (windows) and round their key count up to FC_GRAN: one more
+     * granule of zeros keeps every tile inside the buffer. */
+    pl->prep_tk = (max_kv + FC_GRAN - 1) / FC_GRAN * FC_GRAN + FC_GRAN;
+    pl->prep_block = pl->prep_tk * (pl->D + (pl->kv_direct ? 0 : pl->Dv)) * (pl->cdt == FC_CDT_BF16 ? 2 : 4);
+    int64_t bytes = 0;
+    for (int64_t b = 0; b < pl->B; ++b) {
+        int reused = pl->q_len[b] > pl->rows_per_tile && pl->kv_len[b] > 0;
+        pl->prep_off[b] = reused ? bytes : -1;
+        if (reused) {
+            bytes += pl->prep_block * pl->Hkv;
+            pl->prep_heads += pl->Hkv;
+        }
+    }
+    pl->prep_bytes = bytes; /* the caller lends the buffer (fc_plan.prep) */
+    (void)msg;
+    (void)msg_cap;
+    return ATTN_OK;
+}
+
+void fc_item_rows(const fc_plan *pl, const attn_problem *p, const fc_item *it, attn_row_mask *mask, int64_t *lo,
+                  int64_t *hi, fc_rows *rows) {
+    fc_plan_row_masks(pl, p, it->b, it->i0, it->nq, mask);
+    memset(rows, 0, sizeof *rows);
+    rows->count = it->nq;
+    rows->mask = mask;
+    rows->has_docs = pl->has_docs;
+    fc_rows_prepare(rows, lo, hi);
+    fc_rows_clip(rows, it->kv_lo, it->kv_hi); /* a split piece sees only its own keys */
+}
+
+int fc_tile_next(const fc_plan *pl, const fc_item *it, const fc_rows *rows, fc_tile *tile) {
+    int64_t j0 = tile->j0 + tile->n;
+    if (j0 >= it->kv_hi) return 0;
+    int has_full = rows->full_lo < rows->full_hi;
+    int64_t w;
+    /* A sliver of the fully seen keys (less than an edge tile) joins the edge instead of
+     * making a narrow matmul of its own. */
+    if (has_full && j0 >= rows->full_lo && rows->full_hi - j0 >= pl->edge_tile)
+        w = rows->full_hi - j0 < pl->kv_tile ? rows->full_hi - j0 : pl->kv_tile;
+    else if (has_full && j0 < rows->full_lo)
+        w = rows->full_lo - j0 < pl->edge_tile ? rows->full_lo - j0 : pl->edge_tile;
+    else
+        w = pl->edge_tile;
+    if (w > it->kv_hi - j0) w = it->kv_hi - j0;
+    int64_t n = (w + FC_GRAN - 1) / FC_GRAN * FC_GRAN;
+    tile->j0 = j0;
+    tile->n = n < pl->kv_tile ? n : pl->kv_tile;
+    int64_t j1 = j0 + tile->n < it->kv_hi ? j0 + tile->n : it->kv_hi, first, last;
+    fc_rows_meeting(rows, j0, j1, &first, &last);
+    if (first > last) {
+        tile->r0 = tile->m = tile->t0 = 0;
+        tile->t1 = -1;
+    } else {
+        /* The block of rows of those positions, widened to the granularity. */
+        int64_t M = pl->group * rows->count, r0 = first * pl->group / FC_GRAN * FC_GRAN;
+        int64_t r1 = ((last + 1) * pl->group + FC_GRAN - 1) / FC_GRAN * FC_GRAN;
+        if (r1 > M) r1 = M;
+        tile->r0 = r0;
+        tile->m = r1 - r0;
+        tile->t0 = r0 / pl->group;
+        tile->t1 = (r1 - 1) / pl->group;
+    }
+    int in_place = pl->kv_direct && j0 + tile->n <= pl->kv_len[it->b];
+    if (pl->prep_off[it->b] >= 0)
+        tile->src = in_place ? FC_SRC_PREPARED_K : FC_SRC_PREPARED;
+    else
+        tile->src = in_place ? FC_SRC_DIRECT : FC_SRC_STAGED;
+    return 1;
+}
+
+/* Walks every item's tiles as the loop will, twice: first to learn the row counts in use,
+ * then to create each primitive met (mark_only = 0). */
+static attn_status walk_tiles(fc_plan *pl, const attn_problem *p, fc_prim_cache *cache, int mark_only, char *msg,
+                              uint32_t msg_cap) {
+    attn_row_mask *mask = malloc(sizeof(attn_row_mask) * (size_t)pl->nq_max);
+    int64_t *lo = malloc(sizeof(int64_t) * (size_t)pl->nq_max), *hi = malloc(sizeof(int64_t) * (size_t)pl->nq_max);
+    attn_status st = ATTN_OK;
+    if (!mask || !lo || !hi) {
+        snprintf(msg, msg_cap, "out of memory walking the tiles");
+        st = ATTN_E_NOMEM;
+    }
+    for (int64_t n = 0; n < pl->n_items && st == ATTN_OK; ++n) {
+        const fc_item *it = &pl->items[n];
+        fc_rows rows;
+        fc_item_rows(pl, p, it, mask, lo, hi, &rows);
+        fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
+        while (st == ATTN_OK && fc_tile_next(pl, it, &rows, &tile)) {
+            if (tile.m == 0) continue;
+            if (mark_only) {
+                pl->m_slot[tile.m] = 0;
+                continue;
+            }
+            int64_t slot = fc_prim_index(pl, tile.m, tile.n, tile.src, FC_OP_QK);
+            if (pl->prims[slot]) continue;
+            fc_prim_key qk = {FC_OP_QK, pl->cdt, tile.m, tile.n, pl->D, pl->D, 0};
+            fc_prim_key pv = {FC_OP_PV, pl->cdt, tile.m, pl->Dv, tile.n, pl->Dv, 0};
+            if (tile.src == FC_SRC_DIRECT) {
+                qk.ldb = pl->k.stride[2];
+                pv.ldb = pl->v.stride[2];
+            } else if (tile.src == FC_SRC_PREPARED || tile.src == FC_SRC_PREPARED_K) {
+                qk.ldb = pl->prep_tk;
+                qk.k_transposed = 1;
+                if (tile.src == FC_SRC_PREPARED_K) pv.ldb = pl->v.stride[2];
+            }
+            for (int op = 0; op < 2 && st == ATTN_OK; ++op) {
+                pl->prims[slot + op] = fc_prim_get(cache, op == 0 ? &qk : &pv, msg, msg_cap);
+                if (!pl->prims[slot + op])
+                    st = ATTN_E_INTERNAL;
+                else if (pl->prims[slot + op]->scratch_bytes > pl->scratch_max)
+                    pl->scratch_max = pl->prims[slot + op]->scratch_bytes;
+            }
+        }
+    }
+    free(mask), free(lo), free(hi);
+    return st;
+}
+
+static attn_status resolve_prims(fc_plan *pl, const attn_problem *p, fc_prim_cache *cache, char *msg,
+                                 uint32_t msg_cap) {
+    pl->m_slot = malloc(sizeof(int32_t) * (size_t)(pl->m_max + 1));
+    if (!pl->m_slot) {
+        snprintf(msg, msg_cap, "out of memory for the primitive table");
+        return ATTN_E_NOMEM;
+    }
+    for (int64_t m = 0; m <= pl->m_max; ++m) pl->m_slot[m] = -1;
+    attn_status st = walk_tiles(pl, p, cache, 1, msg, msg_cap);
+    if (st != ATTN_OK) return st;
+    for (int64_t m = 0; m <= pl->m_max; ++m)
+        if (pl->m_slot[m] == 0) pl->m_slot[m] = pl->n_m_slots++;
+    pl->n_prims = (int64_t)pl->n_m_slots * pl->n_count * FC_SRC_COUNT * 2;
+    pl->prims = calloc((size_t)(pl->n_prims > 0 ? pl->n_prims : 1), sizeof *pl->prims);
+    if (!pl->prims) {
+        snprintf(msg, msg_cap, "out of memory for the primitive table");
+        return ATTN_E_NOMEM;
+    }
+    return walk_tiles(pl, p, cache, 0, msg, msg_cap);
+}
+
+attn_status fc_plan_build(fc_plan *pl, const attn_problem *p, const fc_tunables *tun, int32_t cdt_bf16_native,
+                          int32_t threads, fc_prim_cache *cache, char *msg, uint32_t msg_cap) {
+    memset(pl, 0, sizeof *pl);
+    pl->B = p->q.shape[0];
+    pl->Hq = p->q.shape[1];
+    pl->Tq = p->q.shape[2];
+    pl->D = p->q.shape[3];
+    pl->Hkv = p->k.shape[1];
+    pl->Tk = p->k.shape[2];
+    pl->Dv = p->v.shape[3];
+    pl->group = pl->Hq / pl->Hkv;
+    pl->threads = threads;
+    pl->dtype = p->q.dtype.bits == 32 ? FC_DT_F32 : p->q.dtype.code == kDLBfloat ? FC_DT_BF16 : FC_DT_F16;
+    /* float16 has no matmul on CPUs without AVX512-FP16 in oneDNN 2.6: its tiles are widened
+     * to float32 (exact).  bfloat16 runs natively where the CPU has AVX512-BF16. */
+    pl->cdt = pl->dtype == FC_DT_BF16 && cdt_bf16_native ? FC_CDT_BF16 : FC_CDT_F32;
+    pl->q = view_of(&p->q);
+    pl->k = view_of(&p->k);
+    pl->v = view_of(&p->v);
+    pl->o = view_of(&p->o);
+    pl->lse = view_of(&p->lse);
+    pl->has_lse = attn_tensor_present(&p->lse);
+    pl->has_docs = attn_tensor_present(&p->doc_q);
+    pl->doc_q = view_of(&p->doc_q);
+    pl->doc_k = view_of(&p->doc_k);
+    int same_type = (pl->dtype == FC_DT_F32 && pl->cdt == FC_CDT_F32) || (pl->dtype == FC_DT_BF16 && pl->cdt == FC_CDT_BF16);
+    pl->kv_direct = same_type && pl->k.stride[3] == 1 && pl->v.stride[3] == 1 && pl->k.stride[2] >= pl->D &&
+                    pl->v.stride[2] >= pl->Dv;
+
+    attn_status st = read_lengths(pl, p, msg, msg_cap);
+    if (st != ATTN_OK) return st;
+    int64_t max_kv = 0;
+    for (int64_t b = 0; b < pl->B; ++b) max_kv = pl->kv_len[b] > max_kv ? pl->kv_len[b] : max_kv;
+    /* No tile wider than the longest cache needs (rounded up to the granularity). */
+    int64_t kv_need = (max_kv + FC_GRAN - 1) / FC_GRAN * FC_GRAN;
+    if (kv_need < FC_GRAN) kv_need = FC_GRAN;
+    pl->kv_tile = tun->kv_tile < kv_need ? tun->kv_tile : kv_need;
+    pl->edge_tile = tun->edge_tile < pl->kv_tile ? tun->edge_tile : pl->kv_tile;
+    pl->n_count = pl->kv_tile / FC_GRAN;
+    pl->rows_per_tile = tun->q_tile / pl->group > 1 ? tun->q_tile / pl->group : 1;
+    if (pl->Tq > 0 && pl->rows_per_tile > pl->Tq) pl->rows_per_tile = pl->Tq;
+    pl->nq_max = pl->rows_per_tile;
+    pl->m_max = pl->group * pl->rows_per_tile;
+
+    st = make_items(pl, p, msg, msg_cap);
+    if (st == ATTN_OK && tun->split) st = split_items(pl, msg, msg_cap);
+    if (st == ATTN_OK) qsort(pl->items, (size_t)pl->n_items, sizeof *pl->items, by_cost_desc);
+    if (st == ATTN_OK) st = plan_prepared(pl, msg, msg_cap);
+    if (st == ATTN_OK) st = resolve_prims(pl, p, cache, msg, msg_cap);
+    return st;
+}
+
+void fc_plan_free(fc_plan *pl) {
+    free(pl->q_len);
+    free(pl->kv_len);
+    free(pl->prefix_len);
+    free(pl->items);
+    free(pl->merges);
+    free(pl->m_slot);
+    free((void *)pl->prims);
+    free(pl->prep_off);
+    memset(pl, 0, sizeof *pl);
+}

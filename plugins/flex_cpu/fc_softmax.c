@@ -1,0 +1,263 @@
+#include "fc_softmax.h"
+
+#include <attn/attn_dtype.h>
+#include <attn/attn_philox.h>
+#include <math.h>
+#include <string.h>
+
+#include "fc_vec.h"
+
+typedef union {
+    float f;
+    int32_t i;
+    uint32_t u;
+} fc_bits;
+
+/* mask lanes are all ones or all zeros (a vector comparison's result) */
+FC_INLINE v16f vselect(v16i mask, v16f a, v16f b) { return (v16f)((mask & (v16i)a) | (~mask & (v16i)b)); }
+FC_INLINE v16f vmax(v16f a, v16f b) { return vselect(a > b, a, b); }
+/* Horizontal reductions go through an array: indexing the vector itself would keep the
+ * loop's accumulator in memory. */
+FC_INLINE float hmax(v16f v) {
+    float a[16];
+    memcpy(a, &v, sizeof a);
+    float mx = a[0];
+    for (int k = 1; k < 16; ++k) mx = a[k] > mx ? a[k] : mx;
+    return mx;
+}
+FC_INLINE float hsum(v16f v) {
+    float a[16];
+    memcpy(a, &v, sizeof a);
+    float s = 0.0f;
+    for (int k = 0; k < 16; ++k) s += a[k];
+    return s;
+}
+
+/* exp for x <= 0: Cody-Waite reduction to r in [-ln2/2, ln2/2] and Cephes' degree-5
+ * polynomial (within 2 units); 0 below -87, where exp is under 1.6e-38 (and for -inf). */
+#define FC_LOG2E 1.44269504088896341f
+#define FC_LN2_HI 0.693359375f
+#define FC_LN2_LO -2.12194440e-4f
+#define FC_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: adding and subtracting it rounds to nearest */
+
+static inline float exp_nonpos(float x) {
+    float xc = x < -87.0f ? -87.0f : x;
+    float kf = (xc * FC_LOG2E + FC_ROUND_MAGIC) - FC_ROUND_MAGIC;
+    float r = xc - kf * FC_LN2_HI - kf * FC_LN2_LO;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    fc_bits two_k;
+    two_k.i = ((int32_t)kf + 127) << 23; /* kf >= -126: a normal power of two */
+    y *= two_k.f;
+    return x < -87.0f ? 0.0f : y;
+}
+
+FC_INLINE v16f vexp_nonpos(v16f x) {
+    v16i tiny = x < -87.0f;
+    v16f xc = vselect(tiny, vsplat(-87.0f), x);
+    v16f kf = (xc * FC_LOG2E + FC_ROUND_MAGIC) - FC_ROUND_MAGIC;
+    v16f r = xc - kf * FC_LN2_HI - kf * FC_LN2_LO;
+    v16f p = vsplat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    v16f y = p * r * r + r + 1.0f;
+    v16i ki = __builtin_convertvector(kf, v16i);
+    y *= (v16f)((ki + 127) << 23);
+    return vselect(tiny, vsplat(0.0f), y);
+}
+
+float fc_exp_nonpositive(float x) { return exp_nonpos(x); }
+
+/* s *= scale over [0, n); returns the maximum. */
+FC_CLONES static float scale_max(float *s, int64_t n, float scale) {
+    v16f lanes = vsplat(-INFINITY);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        v16f v = vload(s + c) * scale;
+        vstore(s + c, v);
+        lanes = vmax(v, lanes);
+    }
+    float mx = hmax(lanes);
+    for (; c < n; ++c) {
+        s[c] *= scale;
+        mx = s[c] > mx ? s[c] : mx;
+    }
+    return mx;
+}
+
+FC_CLONES static float row_max(const float *s, int64_t n) {
+    v16f lanes = vsplat(-INFINITY);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) lanes = vmax(vload(s + c), lanes);
+    float mx = hmax(lanes);
+    for (; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
+    return mx;
+}
+
+/* out[c] = exp(s[c] * scale - m) over [0, n); returns the sum.  out may be s.  The scale
+ * is applied here, not in a pass of its own, when nothing else needs the scaled scores. */
+FC_CLONES static float exp_sum_f32(const float *s, int64_t n, float scale, float m, float *out) {
+    v16f lanes = vsplat(0.0f);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        v16f e = vexp_nonpos(vload(s + c) * scale - m);
+        vstore(out + c, e);
+        lanes += e;
+    }
+    float sum = hsum(lanes);
+    for (; c < n; ++c) {
+        out[c] = exp_nonpos(s[c] * scale - m);
+        sum += out[c];
+    }
+    return sum;
+}
+
+float fc_exp_row(const float *s, int64_t n, float m, float *out) { return exp_sum_f32(s, n, 1.0f, m, out); }
+
+/* Round to nearest even; P is finite and >= 0, so there is no NaN case. */
+static inline uint16_t to_bf16(float x) {
+    fc_bits b;
+    b.f = x;
+    return (uint16_t)((b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16);
+}
+FC_INLINE v16h vto_bf16(v16f x) {
+    v16i u = (v16i)x; /* non-negative floats: the signed shifts below see a clear sign bit */
+    u = (u + 0x7fff + ((u >> 16) & 1)) >> 16;
+    return __builtin_convertvector(u, v16h);
+}
+
+/* As exp_sum_f32, but P stored as bfloat16; the sum is taken over the unrounded values. */
+FC_CLONES static float exp_sum_bf16(const float *s, int64_t n, float scale, float m, uint16_t *out) {
+    v16f lanes = vsplat(0.0f);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        v16f e = vexp_nonpos(vload(s + c) * scale - m);
+        v16h h = vto_bf16(e);
+        memcpy(out + c, &h, sizeof h);
+        lanes += e;
+    }
+    float sum = hsum(lanes);
+    for (; c < n; ++c) {
+        float e = exp_nonpos(s[c] * scale - m);
+        out[c] = to_bf16(e);
+        sum += e;
+    }
+    return sum;
+}
+
+FC_CLONES static void scale_row(float *o, int64_t n, float alpha) {
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) vstore(o + c, vload(o + c) * alpha);
+    for (; c < n; ++c) o[c] *= alpha;
+}
+
+static void zero_p(void *p, int bf16, int64_t from, int64_t to) {
+    if (to <= from) return;
+    size_t elem = bf16 ? 2 : 4;
+    memset((char *)p + from * (int64_t)elem, 0, (size_t)(to - from) * elem);
+}
+
+/* The modifier's parameter for head h, key j: softcap c, ALiBi slope or synaptic weight. */
+static inline float modifier_param(const fc_softmax_problem *pb, int64_t b, int64_t h, int64_t j) {
+    switch (pb->modifier) {
+    case ATTN_MOD_SOFTCAP: return pb->softcap;
+    case ATTN_MOD_ALIBI: return pb->alibi[h * pb->alibi_stride];
+    case ATTN_MOD_SYNAPTIC: return pb->syn_w[b * pb->syn_sb + h * pb->syn_sh + j * pb->syn_sj];
+    default: return 0.0f;
+    }
+}
+
+void fc_softmax_tile_update(const fc_softmax_problem *pb, const fc_softmax_tile *t) {
+    const fc_rows *rows = t->rows;
+    const int64_t n = t->n;
+    /* Without modifier, dropout or per-element document masks, the visible columns of a row
+     * are exactly [c_lo, c_hi): two passes over the raw scores (max, then exp with the scale
+     * folded in) and nothing else. */
+    const int fast = pb->modifier == ATTN_MOD_NONE && !pb->dropout && (t->cls == FC_TILE_FULL || !rows->has_docs);
+    for (int64_t tr = 0; tr < t->m_rows; ++tr) {
+        const int64_t r = t->r0 + tr, q = r / t->group, h = t->h0 + r % t->group;
+        const attn_row_mask *mask = &rows->mask[q];
+        float *s = t->s + tr * n;
+        void *p_row = (char *)t->p + tr * n * (pb->p_bf16 ? 2 : 4);
+        /* The columns that can be visible: all of a full tile, the row's range otherwise. */
+        int64_t c_lo = 0, c_hi = n;
+        if (t->cls != FC_TILE_FULL) {
+            c_lo = rows->lo[q] - t->j0;
+            c_hi = rows->hi[q] - t->j0;
+            if (c_lo < 0) c_lo = 0;
+            if (c_hi > n) c_hi = n;
+            if (c_lo >= c_hi) { /* this row sees nothing in the tile */
+                zero_p(p_row, pb->p_bf16, 0, n);
+                continue;
+            }
+        }
+        float *sr = s + c_lo;
+        const int64_t width = c_hi - c_lo;
+        float mx, scale = 1.0f; /* the scale still to apply to sr */
+        if (fast) {
+            mx = row_max(sr, width) * pb->scale; /* scale > 0: the max of the scaled scores */
+            scale = pb->scale;
+        } else {
+            scale_max(sr, width, pb->scale);
+            if (t->cls != FC_TILE_FULL && rows->has_docs) {
+                for (int64_t c = 0; c < width; ++c)
+                    if (!attn_key_visible(mask, t->j0 + c_lo + c, t->doc_k[c_lo + c])) sr[c] = -INFINITY;
+            }
+            if (pb->modifier != ATTN_MOD_NONE) {
+                const float kv_len = (float)mask->kv_len;
+                for (int64_t c = 0; c < width; ++c) {
+                    if (sr[c] == -INFINITY) continue; /* masked */
+                    int64_t j = t->j0 + c_lo + c;
+                    sr[c] = attn_modify_scoref(pb->modifier, sr[c], modifier_param(pb, t->b, h, j),
+                                               fabsf((float)(mask->pos - j)), kv_len, pb->lambda, pb->eps, pb->beta);
+                }
+            }
+            mx = row_max(sr, width);
+        }
+        if (mx == -INFINITY) { /* every candidate key masked by documents */
+            zero_p(p_row, pb->p_bf16, 0, n);
+            continue;
+        }
+        float m_old = t->m[r], m_new = mx > m_old ? mx : m_old;
+        float sum;
+        if (!pb->dropout) {
+            sum = pb->p_bf16 ? exp_sum_bf16(sr, width, scale, m_new, (uint16_t *)p_row + c_lo)
+                             : exp_sum_f32(sr, width, scale, m_new, (float *)p_row + c_lo);
+        } else {
+            /* The sum (hence LSE) is taken before dropout; then kept entries are scaled by
+             * 1 / (1 - p) and dropped ones zeroed, at their absolute query position. */
+            sum = exp_sum_f32(sr, width, scale, m_new, sr);
+            for (int64_t c = 0; c < width; ++c) {
+                if (sr[c] == 0.0f) continue;
+                int64_t j = t->j0 + c_lo + c;
+                sr[c] = attn_dropout_keep(pb->seed, pb->offset, t->b, h, pb->hq, mask->pos, j, pb->drop_threshold)
+                            ? sr[c] * pb->drop_scale
+                            : 0.0f;
+            }
+            if (pb->p_bf16) {
+                uint16_t *pp = (uint16_t *)p_row + c_lo;
+                for (int64_t c = 0; c < width; ++c) pp[c] = to_bf16(sr[c]);
+            } else {
+                memcpy((float *)p_row + c_lo, sr, (size_t)width * sizeof(float));
+            }
+        }
+        zero_p(p_row, pb->p_bf16, 0, c_lo);
+        zero_p(p_row, pb->p_bf16, c_hi, n);
+        if (m_old == -INFINITY) {
+            t->l[r] = sum; /* the running output is still zero */
+        } else {
+            float alpha = exp_nonpos(m_old - m_new);
+            t->l[r] = t->l[r] * alpha + sum;
+            if (alpha != 1.0f) scale_row(t->o + r * t->dv, t->dv, alpha);
+        }
+        t->m[r] = m_new;
+    }
+}
