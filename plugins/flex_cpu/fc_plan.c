@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cpu_lengths.h"
 #include "fc_tiles.h"
 
 static fc_view view_of(const DLTensor *t) {
@@ -33,10 +34,12 @@ void fc_plan_row_masks(const fc_plan *pl, const attn_problem *p, int64_t b, int6
     }
 }
 
-/* Host copies of the per-batch lengths, bound-checked: they are host memory for a CPU
- * backend and index K, V and O below. */
+/* Host copies of the per-batch lengths, bound-checked first (plugins/common/cpu_lengths.h):
+ * they are host memory for a CPU backend and index K, V and O below. */
 static attn_status read_lengths(fc_plan *pl, const attn_problem *p, char *msg, uint32_t msg_cap) {
-    size_t bytes = sizeof(int32_t) * (size_t)(pl->B > 0 ? pl->B : 1);
+    attn_status st = cpu_check_lengths(p, msg, msg_cap);
+    if (st != ATTN_OK) return st;
+    size_t bytes = sizeof(int64_t) * (size_t)(pl->B > 0 ? pl->B : 1);
     pl->q_len = malloc(bytes);
     pl->kv_len = malloc(bytes);
     pl->prefix_len = attn_tensor_present(&p->prefix_len) ? malloc(bytes) : NULL;
@@ -44,21 +47,13 @@ static attn_status read_lengths(fc_plan *pl, const attn_problem *p, char *msg, u
         snprintf(msg, msg_cap, "out of memory for %lld lengths", (long long)pl->B);
         return ATTN_E_NOMEM;
     }
-    fc_view ql = view_of(&p->q_len), kl = view_of(&p->kv_len), pf = view_of(&p->prefix_len);
     for (int64_t b = 0; b < pl->B; ++b) {
-        int32_t q = ql.base ? load_i32(&ql, b, 0) : (int32_t)pl->Tq;
-        int32_t k = kl.base ? load_i32(&kl, b, 0) : (int32_t)pl->Tk;
-        if (q < 0 || q > pl->Tq || k < 0 || k > pl->Tk) {
-            snprintf(msg, msg_cap, "batch %lld: q_len %d / kv_len %d outside [0, %lld] / [0, %lld]", (long long)b, q, k,
-                     (long long)pl->Tq, (long long)pl->Tk);
-            return ATTN_E_INVALID;
-        }
-        pl->q_len[b] = q;
-        pl->kv_len[b] = k;
+        pl->q_len[b] = cpu_per_batch(&p->q_len, b, pl->Tq);
+        pl->kv_len[b] = cpu_per_batch(&p->kv_len, b, pl->Tk);
         if (pl->prefix_len) {
-            int32_t f = load_i32(&pf, b, 0);
+            int64_t f = cpu_per_batch(&p->prefix_len, b, 0);
             if (f < 0) {
-                snprintf(msg, msg_cap, "batch %lld: prefix_len %d is negative", (long long)b, f);
+                snprintf(msg, msg_cap, "batch %lld: prefix_len %lld is negative", (long long)b, (long long)f);
                 return ATTN_E_INVALID;
             }
             pl->prefix_len[b] = f;

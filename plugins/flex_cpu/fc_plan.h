@@ -80,7 +80,7 @@ typedef struct fc_plan {
     int32_t threads;
     fc_view q, k, v, o, lse, doc_q, doc_k;
     int32_t has_lse, has_docs;
-    int32_t *q_len, *kv_len, *prefix_len; /* [B] host copies (prefix_len NULL when absent) */
+    int64_t *q_len, *kv_len, *prefix_len; /* [B] host copies (prefix_len NULL when absent) */
 
     fc_item *items;
     int64_t n_items;

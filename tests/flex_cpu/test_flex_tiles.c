@@ -145,7 +145,7 @@ static void tiles_along_the_diagonal(void **state) {
     (void)state;
     rows_case c;
     make_rows(&c, 64, 64, 256, 256, 1, -1, -1, 0, NULL);
-    int32_t kv_len = 256;
+    int64_t kv_len = 256;
     int64_t prep_off = -1;
     fc_plan pl;
     memset(&pl, 0, sizeof pl);
