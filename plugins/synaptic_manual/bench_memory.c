@@ -14,29 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-/* A field of /proc/self/status in KiB ("VmHWM:", "VmRSS:"), or -1. */
-static long status_kib(const char *field) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long value = -1;
-    size_t len = strlen(field);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, len) == 0) {
-            value = strtol(line + len, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return value;
-}
-
-static int reset_peak(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return -1;
-    int ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
+#include "peak_memory.h"
 
 static long maxrss_kib(void) {
     struct rusage ru;

@@ -8,28 +8,7 @@
 #include <stdio.h>
 
 #include "sm_test.h"
-
-static long status_kib(const char *field) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long value = -1;
-    size_t len = strlen(field);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, len) == 0) {
-            value = strtol(line + len, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return value;
-}
-
-static int reset_peak(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return -1;
-    int ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
+#include "../../plugins/synaptic_manual/peak_memory.h"
 
 /* Runs the problem and returns the growth of the peak resident set in bytes, or -1 when the
  * peak could not be reset.  Outputs are touched first: they are the caller's memory. */
