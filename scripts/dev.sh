@@ -77,7 +77,9 @@ tsan)
 fuzz)
     deps clang libclang-rt-14-dev
     seconds=${1:-60}
-    CC=clang BUILD_TYPE=Debug build build-fuzz -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF
+    # Only the fuzz targets (libattn and the tools' .npy reader): the plugins are not fuzzed.
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF >/dev/null
+    cmake --build build-fuzz -j "$JOBS" --target fuzz_config fuzz_casefile fuzz_npy fuzz_problem
     for target in config casefile npy problem; do
         # New inputs go to a scratch folder; the committed corpus is only read.
         scratch=$(mktemp -d)
