@@ -4,22 +4,7 @@
 # a backend that cannot run here shown as a row, and the reference left out unless named.
 tool=$1
 unavailable_plugin=$2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
-    exit 1
-}
-
-run() {
-    want=$1
-    shift
-    "$tool" "$@" >"$dir/out" 2>"$dir/err"
-    got=$?
-    [ "$got" -eq "$want" ] || fail "attnbench $*: exit status $got, expected $want"
-}
+. "$(dirname "$0")/tool_check.sh"
 
 run 0 --preset tiny --backend sdpa-ref --repeats 2 --format json
 grep -q '"results"' "$dir/out" || fail "no \"results\" in the JSON"

@@ -5,23 +5,7 @@
 # bad usage failing with exit 2 and one line.
 tool=$1
 wrong_plugin=$2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && { echo "--- $(basename "$f"):"; cat "$f"; }; done
-    exit 1
-}
-
-# run EXPECTED_STATUS ARGS...: runs attnrun, output in $dir/out and $dir/err.
-run() {
-    want=$1
-    shift
-    "$tool" "$@" >"$dir/out" 2>"$dir/err"
-    got=$?
-    [ "$got" -eq "$want" ] || fail "attnrun $*: exit status $got, expected $want"
-}
+. "$(dirname "$0")/tool_check.sh"
 
 # expect_header FILE TEXT: the .npy header (first 128 bytes) contains TEXT.
 expect_header() {
