@@ -20,19 +20,10 @@
 #include <type_traits>
 
 #include "fc_epilogue.cuh"
+#include "fc_frag.cuh"
 #include "fc_mask.cuh"
 #include "fc_ptx.cuh"
 #include "fc_types.cuh"
-
-#define FC_LOG2E 1.4426950408889634f
-
-/* 2^x on the SFU, flushing subnormal results to 0: P is rounded to 16 bits right after and
- * exp2f's subnormal handling costs four instructions per score. */
-__device__ inline float fc_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
 
 template <class T, int DP, int WM, int WN, int BN, int MT>
 struct fc_mma_cfg {
@@ -53,54 +44,6 @@ struct fc_mma_cfg {
     static constexpr size_t EPI_BYTES = (size_t)WN * BM * OSTRIDE * 4 + 3 * (size_t)WN * BM * 4;
     static constexpr size_t SMEM = (MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES) + 16;
 };
-
-/* Modifier and (partial tiles) visibility on a warp's S fragment for keys n0...
- * With MODS the scores are scaled here (the modifiers read natural-unit scores); without,
- * they stay unscaled and the softmax folds the scale into its exponent.  A partial tile
- * masks by the row's key range (the length/causal/window/prefix rules, attn_row_key_range)
- * and, with documents, by doc id; a full tile does no per-element work at all. */
-template <int NT, bool MODS>
-__device__ inline void fc_frag_scores(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
-                                      const int (&klo)[2], const int (&khi)[2], int n0, int c, bool partial) {
-    if (MODS) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                float x = s[nt][e] * p.scale;
-                if (p.modifier != ATTN_MOD_NONE) x = fc_modify(p, bt, rows[e >> 1], n0 + nt * 8 + 2 * c + (e & 1), x);
-                s[nt][e] = x;
-            }
-    }
-    if (!partial) return;
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            int j = n0 + nt * 8 + 2 * c + (e & 1);
-            if (j < klo[e >> 1] || j >= khi[e >> 1]) s[nt][e] = -INFINITY;
-        }
-    if (p.doc_k) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                int j = n0 + nt * 8 + 2 * c + h;
-                int dk = j < bt.kv_len ? p.doc_k[bt.b * p.doc_ks[0] + (int64_t)j * p.doc_ks[1]] : 0;
-                if (dk != rows[0].doc) s[nt][h] = -INFINITY;
-                if (dk != rows[1].doc) s[nt][2 + h] = -INFINITY;
-            }
-    }
-}
-
-template <int NT>
-__device__ inline void fc_frag_dropout(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
-                                       int n0, int c) {
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[nt][e] *= fc_dropout(p, bt, rows[e >> 1], n0 + nt * 8 + 2 * c + (e & 1));
-}
 
 /* MODS: the score modifier and dropout are compiled in.  Without them (the common case) the
  * main loop carries no Philox or modifier code and needs fewer registers. */
@@ -259,42 +202,9 @@ __global__ void __launch_bounds__(32 * WM * WN, 1) fc_attn_mma(const fc_params p
             for (int u = 0; u < MT; ++u) {
                 fc_frag_scores<C::NT, MODS>(s[u], p, bt, rows[u], klo[u], khi[u], n0, qc, !full);
 
-                /* Online softmax: rows g (e = 0, 1) and g + 8 (e = 2, 3); the 4 threads of a quad share a row. */
-                float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-                for (int nt = 0; nt < C::NT; ++nt) {
-                    mx[0] = fmaxf(mx[0], fmaxf(s[u][nt][0], s[u][nt][1]));
-                    mx[1] = fmaxf(mx[1], fmaxf(s[u][nt][2], s[u][nt][3]));
-                }
-                float alpha[2], m_use[2], sum[2] = {0.0f, 0.0f};
-#pragma unroll
-                for (int r = 0; r < 2; ++r) {
-                    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-                    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-                    float m_new = fmaxf(m_run[u][r], mx[r]);
-                    m_use[r] = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing visible yet: exp(-inf) = 0 */
-                    alpha[r] = fc_exp2((m_run[u][r] - m_use[r]) * sm_scale);
-                    m_run[u][r] = m_new;
-                }
-#pragma unroll
-                for (int nt = 0; nt < C::NT; ++nt)
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        s[u][nt][e] = fc_exp2((s[u][nt][e] - m_use[e >> 1]) * sm_scale);
-                        sum[e >> 1] += s[u][nt][e];
-                    }
-                l_run[u][0] = l_run[u][0] * alpha[0] + sum[0];
-                l_run[u][1] = l_run[u][1] * alpha[1] + sum[1];
-                /* Once the maxima settle (most tiles after the first few), no row of the warp moves. */
-                if (__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
-#pragma unroll
-                    for (int dt = 0; dt < C::DT; ++dt) {
-                        o[u][dt][0] *= alpha[0];
-                        o[u][dt][1] *= alpha[0];
-                        o[u][dt][2] *= alpha[1];
-                        o[u][dt][3] *= alpha[1];
-                    }
-                }
+                float alpha[2];
+                fc_frag_softmax<C::NT>(s[u], m_run[u], l_run[u], alpha, sm_scale);
+                fc_frag_rescale<C::DT>(o[u], alpha);
                 /* LSE is taken before dropout: l above saw every kept and dropped entry. */
                 if (MODS && p.has_dropout) fc_frag_dropout<C::NT>(s[u], p, bt, rows[u], n0, qc);
             }
@@ -304,12 +214,7 @@ __global__ void __launch_bounds__(32 * WM * WN, 1) fc_attn_mma(const fc_params p
             for (int kk = 0; kk < BN / 16; ++kk) {
                 uint32_t a[MT][4];
 #pragma unroll
-                for (int u = 0; u < MT; ++u) {
-                    a[u][0] = fc_pack2<T>(s[u][2 * kk][0], s[u][2 * kk][1]);
-                    a[u][1] = fc_pack2<T>(s[u][2 * kk][2], s[u][2 * kk][3]);
-                    a[u][2] = fc_pack2<T>(s[u][2 * kk + 1][0], s[u][2 * kk + 1][1]);
-                    a[u][3] = fc_pack2<T>(s[u][2 * kk + 1][2], s[u][2 * kk + 1][3]);
-                }
+                for (int u = 0; u < MT; ++u) fc_frag_pack_p<T, C::NT>(a[u], s[u], kk);
 #pragma unroll
                 for (int dp = 0; dp < DP / 16; ++dp) {
                     uint32_t vb[4];
@@ -338,27 +243,9 @@ __global__ void __launch_bounds__(32 * WM * WN, 1) fc_attn_mma(const fc_params p
     st.m = st.o + (size_t)WN * C::BM * C::OSTRIDE;
     st.l = st.m + WN * C::BM;
     st.fac = st.l + WN * C::BM;
-    float *ob = st.o + (size_t)wn * C::BM * C::OSTRIDE;
 #pragma unroll
     for (int u = 0; u < MT; ++u)
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            const int rl = wr0 + u * 16 + g + 8 * r; /* the row within the block */
-#pragma unroll
-            for (int dt = 0; dt < C::DT; ++dt) {
-                ob[rl * C::OSTRIDE + dt * 8 + 2 * qc] = o[u][dt][2 * r];
-                ob[rl * C::OSTRIDE + dt * 8 + 2 * qc + 1] = o[u][dt][2 * r + 1];
-            }
-            float l = l_run[u][r];
-            l += __shfl_xor_sync(0xffffffffu, l, 1);
-            l += __shfl_xor_sync(0xffffffffu, l, 2);
-            /* Without MODS, back to natural units for the epilogue (scale > 0; -inf stays -inf). */
-            float m = MODS ? m_run[u][r] : m_run[u][r] * p.scale;
-            if (qc == 0) {
-                st.m[wn * C::BM + rl] = m;
-                st.l[wn * C::BM + rl] = l;
-            }
-        }
+        fc_frag_store<C::DT, MODS>(st, wn, wr0 + u * 16 + g, qc, o[u], m_run[u], l_run[u], p.scale);
     __syncthreads();
     fc_epilogue<T>(p, bt, hb, r0, split, st);
 }

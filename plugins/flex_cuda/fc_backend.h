@@ -8,7 +8,12 @@
 #include "fc_kernels.h"
 #include "fc_params.h"
 
-#define FC_MAX_KERNELS 32
+#define FC_MAX_KERNELS 40
+
+/* Which tensor-core main loop prefill uses (option main_loop). */
+#define FC_LOOP_AUTO 0  /* wgmma on sm_90 where it has the head dim, else mma.sync */
+#define FC_LOOP_WGMMA 1 /* as auto, but refuse to create on a device without wgmma */
+#define FC_LOOP_MMA 2   /* always mma.sync (the Ampere-style loop; tests compare the two) */
 
 typedef struct fc_backend {
     int device; /* every entry point makes it current first: nothing relies on the caller's */
@@ -22,6 +27,8 @@ typedef struct fc_backend {
     int32_t *flag_device;
     int force_splits;  /* option splits: 0 = auto */
     int tensor_cores;  /* option tensor_cores: 0 sends 16-bit problems to the exact kernel too */
+    int main_loop;     /* option main_loop: FC_LOOP_* */
+    int hopper;        /* the device is sm_90: the wgmma main loop can run */
     const fc_kernel_desc *kernels[3];
     int kernel_count[3];
     int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */

@@ -10,6 +10,11 @@
 
 #include <stdint.h>
 
+/* Split boundaries fall on every kernel's tile boundaries (each kernel's key tile divides it;
+ * the largest is the wgmma loop's 128): a tile never straddles two splits, so the class a
+ * kernel gives it (full / partial) holds within its split. */
+#define FC_SPLIT_GRANULE 128
+
 typedef struct fc_params {
     /* Main tensors: element pointers (data + byte_offset) and strides [b, h, t, d]. */
     const void *q, *k, *v;

@@ -20,8 +20,6 @@
 #include "fc_backend.h"
 #include "fc_combine.cuh"
 
-#define FC_SPLIT_GRANULE 64 /* split boundaries fall on every kernel's tile boundaries */
-
 static const void *tensor_ptr(const DLTensor *t) {
     return t->data ? (const void *)((const char *)t->data + t->byte_offset) : NULL;
 }
@@ -186,7 +184,10 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int dp = widest <= 64 ? 64 : widest <= 96 ? 96 : widest <= 128 ? 128 : 256;
         int decode = k->pack * tq <= 16;
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
-        kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, &occupancy);
+        if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA)
+            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, &occupancy); /* head dims 64, 128 */
+        if (!kernel)
+            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, &occupancy);
         if (!decode) min_split_keys = 128;
         plan->smem = kernel ? kernel->smem : 0;
     }

@@ -63,8 +63,19 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 snprintf(msg, msg_cap, "option tensor_cores: '%s' is not on or off", value);
                 st = ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "main_loop") == 0) {
+            if (strcmp(value, "auto") == 0)
+                self->main_loop = FC_LOOP_AUTO;
+            else if (strcmp(value, "wgmma") == 0)
+                self->main_loop = FC_LOOP_WGMMA;
+            else if (strcmp(value, "mma") == 0)
+                self->main_loop = FC_LOOP_MMA;
+            else {
+                snprintf(msg, msg_cap, "option main_loop: '%s' is not auto, wgmma or mma", value);
+                st = ATTN_E_INVALID;
+            }
         } else {
-            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores)", key);
+            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores, main_loop)", key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;
@@ -101,7 +112,7 @@ static attn_status prepare_kernels(fc_backend *self, char *msg, uint32_t msg_cap
                 FC_TRY(cudaFuncSetAttribute(k->fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k->smem),
                        "cudaFuncSetAttribute(max dynamic shared memory)");
             /* All of the SM's unified memory as shared memory: two prefill blocks of ~70-100 KB fit. */
-            if (k->kind == FC_K_MMA_PREFILL || k->kind == FC_K_MMA_DECODE)
+            if (k->kind == FC_K_MMA_PREFILL || k->kind == FC_K_MMA_DECODE || k->kind == FC_K_WGMMA_PREFILL)
                 FC_TRY(cudaFuncSetAttribute(k->fn, cudaFuncAttributePreferredSharedMemoryCarveout,
                                             cudaSharedmemCarveoutMaxShared),
                        "cudaFuncSetAttribute(shared memory carveout)");
@@ -150,6 +161,14 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     if (e != cudaSuccess) st = fc_cuda_error(e, "cudaSetDevice", msg, msg_cap);
     if (st == ATTN_OK && (e = cudaDeviceGetAttribute(&self->sm_count, cudaDevAttrMultiProcessorCount, self->device)))
         st = fc_cuda_error(e, "cudaDeviceGetAttribute(multiprocessors)", msg, msg_cap);
+    int major = 0;
+    if (st == ATTN_OK && (e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, self->device)))
+        st = fc_cuda_error(e, "cudaDeviceGetAttribute(compute capability)", msg, msg_cap);
+    self->hopper = major == 9; /* the build's wgmma code is sm_90a: exactly Hopper */
+    if (st == ATTN_OK && self->main_loop == FC_LOOP_WGMMA && !self->hopper) {
+        snprintf(msg, msg_cap, "option main_loop: wgmma needs an sm_90 device; device %d is sm_%d*", self->device, major);
+        st = ATTN_E_UNAVAILABLE;
+    }
     if (st == ATTN_OK && (e = cudaStreamCreateWithFlags(&self->stream, cudaStreamNonBlocking)))
         st = fc_cuda_error(e, "cudaStreamCreateWithFlags", msg, msg_cap);
     void *flag = NULL;
@@ -297,12 +316,14 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
     const char *name = cudaGetDeviceProperties(&prop, self->device) == cudaSuccess ? prop.name : "?";
     cudaGetLastError();
     snprintf(out, out_cap,
-             "CUDA device %d (%s, %d SMs); float16/bfloat16 on tensor cores (mma.sync m16n8k16, float32 "
-             "accumulation) when the views allow 16-byte copies (unit last stride, D and Dv multiples of 8), else "
+             "CUDA device %d (%s, %d SMs); float16/bfloat16 on tensor cores (prefill at head dims 64 and 128: %s; "
+             "else mma.sync m16n8k16; float32 accumulation) when the views allow 16-byte copies (unit last stride, D and Dv multiples of 8), else "
              "float32 FMA; float32 always on float32 FMA (exact, no TF32); head dims up to 256; any strides; every "
              "row of SPEC.md (lengths, causal/bidirectional, windows, documents, prefix-LM, softcap, ALiBi, synaptic, "
              "Philox dropout, LSE); split-KV decode with GQA head packing; tensor cores %s, splits %s",
-             self->device, name, self->sm_count, self->tensor_cores ? "on" : "off",
+             self->device, name, self->sm_count,
+             self->hopper && self->main_loop != FC_LOOP_MMA ? "wgmma m64nNk16" : "mma.sync m16n8k16",
+             self->tensor_cores ? "on" : "off",
              self->force_splits ? "forced" : "auto");
     return ATTN_OK;
 }

@@ -5,8 +5,8 @@
  *     poisoned cache tail, chunk decode with documents and dropout, prefill with windows,
  *     softcap, ALiBi, prefix-LM, synaptic weights, head dims 80 / 96 / 256, empty rows),
  *     each in float32, float16 and bfloat16, each with the automatic plan, with forced key
- *     splits (the LSE merge kernel) and with tensor cores off (the exact kernel on 16-bit
- *     inputs), compared under SPEC.md's rule; and a length out of range on the device comes
+ *     splits (the LSE merge kernel), with the mma.sync main loop instead of wgmma and with
+ *     tensor cores off (the exact kernel on 16-bit inputs), compared under SPEC.md's rule; and a length out of range on the device comes
  *     back as ATTN_E_INVALID instead of a fault. */
 #include <attn/attn_case.h>
 #include <stdio.h>
@@ -122,6 +122,24 @@ static int build_cases(attn_case *cases) {
     cases[n++] = c;
     c = make_case(1, 32, 4, 1, 5000, 128); /* long decode: several splits by themselves */
     cases[n++] = c;
+    /* The wgmma loop's shapes (head dims 64 and 128): several 128-row blocks and 128-key
+     * tiles, both pipeline stages, partial and full tiles, warpgroups that skip a tile. */
+    c = make_case(2, 8, 2, 300, 700, 128); /* GQA chunk prefill, ragged, bottom-right causal */
+    c.has_lengths = 1;
+    c.q_lens[0] = 300;
+    c.kv_lens[0] = 700;
+    c.q_lens[1] = 123;
+    c.kv_lens[1] = 400;
+    cases[n++] = c;
+    c = make_case(1, 4, 4, 520, 520, 128); /* bidirectional, sliding window, ALiBi */
+    c.causal = 0;
+    c.window_left = 150;
+    c.window_right = 60;
+    c.modifier = ATTN_MOD_ALIBI;
+    cases[n++] = c;
+    c = make_case(1, 2, 2, 260, 260, 64); /* causal with dropout */
+    c.dropout_p = 0.1f;
+    cases[n++] = c;
     return n;
 }
 
@@ -184,6 +202,25 @@ static void test_forced_splits(void **state) {
     run_variant("splits=3", options, 1);
 }
 
+/* The Ampere-style mma.sync loop, which the automatic plan replaces on Hopper at head dims 64
+ * and 128: both loops stay tested. */
+static void test_mma_main_loop(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"main_loop", "mma"}};
+    run_variant("mma", options, 1);
+}
+
+/* Option values are checked before any device is looked for: this runs everywhere. */
+static void test_bad_main_loop(void **state) {
+    (void)state;
+    attn_backend *flex = NULL;
+    attn_error err = {0};
+    attn_option options[] = {{"main_loop", "fast"}};
+    assert_int_equal(attn_backend_open("flex-cuda", FLEX_CUDA, options, 1, &flex, &err), ATTN_E_INVALID);
+    assert_contains(err.message, "option main_loop: 'fast' is not auto, wgmma or mma");
+}
+
 static void test_exact_kernel(void **state) {
     (void)state;
     SKIP_WITHOUT_GPU();
@@ -240,6 +277,8 @@ int main(void) {
         cmocka_unit_test(test_auto_plan),
         cmocka_unit_test(test_forced_splits),
         cmocka_unit_test(test_exact_kernel),
+        cmocka_unit_test(test_mma_main_loop),
+        cmocka_unit_test(test_bad_main_loop),
         cmocka_unit_test(test_length_out_of_range),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

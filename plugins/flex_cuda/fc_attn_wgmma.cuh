@@ -1,0 +1,266 @@
+/* flex-cuda: the Hopper main loop for float16 / bfloat16 prefill (sm_90a).  Same contract as
+ * fc_attn_mma.cuh's prefill kernel (same rows, tile walk, masks, modifiers, dropout and
+ * epilogue: fc_mask.cuh, fc_frag.cuh, fc_epilogue.cuh), different instructions:
+ *
+ *   - two warpgroups of 64 query rows each share a block of 128 packed rows;
+ *   - S = Q K^T and O += P V are warpgroup MMAs (wgmma m64nNk16): Q and K are read straight
+ *     from shared memory through matrix descriptors, P from registers, V from shared memory
+ *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
+ *   - tiles sit in shared memory in the 128-byte swizzled layout wgmma reads without bank
+ *     conflicts (fc_wgmma_ptx.cuh), filled by cp.async three stages deep;
+ *   - intra-warpgroup overlap (FlashAttention-3's): S of tile k is issued together with
+ *     O += P V of tile k - 1, and the softmax of tile k runs while that product is still on
+ *     the tensor cores.  O is rescaled by tile k's alpha once P(k-1) V(k-1) has landed; three
+ *     stages hold the pending V, the current tile and the one being loaded.
+ *
+ * Both warpgroups compute every key tile the block visits (see the loop for why); a warp's 16
+ * rows decide alone whether a tile is full for them. */
+#ifndef FC_ATTN_WGMMA_CUH
+#define FC_ATTN_WGMMA_CUH
+
+#include "fc_epilogue.cuh"
+#include "fc_frag.cuh"
+#include "fc_mask.cuh"
+#include "fc_ptx.cuh"
+#include "fc_types.cuh"
+#include "fc_wgmma_ptx.cuh"
+
+template <class T, int DP, int BN>
+struct fc_wgmma_cfg {
+    static_assert(DP == 64 || DP == 128, "head dims of the wgmma loop: 64 or 128 (padded)");
+    static_assert(BN == 64 || BN == 128, "key tile: an N the wrappers have");
+    static_assert(FC_SPLIT_GRANULE % BN == 0, "a key tile never straddles two splits");
+    static constexpr int BM = 128, THREADS = 256, WG_ROWS = 64;
+    static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
+    static constexpr size_t Q_BYTES = (size_t)BM * DP * sizeof(T);
+    static constexpr size_t TILE_BYTES = (size_t)BN * DP * sizeof(T);
+    static constexpr int STAGES = 3;
+    static constexpr size_t MAIN_BYTES = Q_BYTES + 2 * STAGES * TILE_BYTES; /* Q, then K0 V0 K1 V1 K2 V2 */
+    static constexpr int OSTRIDE = DP + 4;
+    static constexpr size_t EPI_BYTES = (size_t)BM * OSTRIDE * 4 + 3 * (size_t)BM * 4;
+    /* + 1024: the tiles need 1024-byte alignment, the dynamic buffer guarantees 16. */
+    static constexpr size_t SMEM = (MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES) + 16 + 1024;
+};
+
+template <class T, int DP, int BN, bool MODS>
+__global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using C = fc_wgmma_cfg<T, DP, BN>;
+    using MMA_S = fc_wgmma<T, BN>;
+    using MMA_O = fc_wgmma<T, DP>;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    unsigned char *smem = smem_raw + ((1024 - (fc_smem_addr(smem_raw) & 1023)) & 1023);
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int wg = warp / 4;
+    const int g = lane / 4, qc = lane % 4;
+    const int wr0 = wg * C::WG_ROWS + (warp % 4) * 16; /* this warp's first row in the block */
+
+    const uint32_t q_addr = fc_smem_addr(smem);
+    const uint32_t kv_addr = q_addr + (uint32_t)C::Q_BYTES; /* stage s: K at + 2s tiles, V after it */
+    int *scratch = reinterpret_cast<int *>(smem + C::SMEM - 1024 - 16); /* past the tiles and the epilogue */
+
+    const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
+    const int hb = blockIdx.y;
+    const int b = blockIdx.z / p.splits, split = blockIdx.z % p.splits;
+    const int r0 = mtile * C::BM;
+    const fc_batch bt = fc_load_batch(p, b);
+    const int hkv = (hb * p.pack) / p.group;
+    const int key_begin = split * p.split_keys;
+    const int key_end = p.Tk - key_begin < p.split_keys ? p.Tk : key_begin + p.split_keys;
+
+    /* Q tile, swizzled, zero-filled outside the valid rows and beyond D. */
+    {
+        const T *q = static_cast<const T *>(p.q);
+        for (int idx = threadIdx.x; idx < C::BM * C::CHUNKS; idx += C::THREADS) {
+            int rl = idx / C::CHUNKS, ch = idx - rl * C::CHUNKS, i, hq;
+            bool ok = fc_row_coords(p, bt, hb, r0 + rl, i, hq) && ch * 8 < p.D;
+            const T *src = ok ? q + b * p.qs[0] + hq * p.qs[1] + (int64_t)i * p.qs[2] + ch * 8 : q;
+            fc_cp_async16(smem + fc_swz_offset(rl, ch, C::BM), src, ok);
+        }
+    }
+
+    /* K/V tile copies: thread copies 16-byte column ch0 of rows kr0, kr0 + R, ...; every such
+     * row has the same row % 8, so the swizzled destination advances by a constant. */
+    const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
+    const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];
+    constexpr int ROWS_PER_PASS = C::THREADS / C::CHUNKS;
+    static_assert(C::THREADS % C::CHUNKS == 0 && BN % ROWS_PER_PASS == 0, "regular copies");
+    const int ch0 = threadIdx.x % C::CHUNKS, kr0 = threadIdx.x / C::CHUNKS;
+    const bool kcol = ch0 * 8 < p.D, vcol = ch0 * 8 < p.Dv;
+    const T *kthr = kbase + (int64_t)kr0 * p.ks[2] + ch0 * 8, *vthr = vbase + (int64_t)kr0 * p.vs[2] + ch0 * 8;
+    const uint32_t dst0 = fc_swz_offset(kr0, ch0, BN);
+    auto load_kv = [&](int stage, int t) {
+        const T *kp = kthr + (int64_t)t * BN * p.ks[2], *vp = vthr + (int64_t)t * BN * p.vs[2];
+        unsigned char *dst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES + dst0;
+        int j = t * BN + kr0;
+#pragma unroll
+        for (int pass = 0; pass < BN / ROWS_PER_PASS; ++pass) {
+            bool in = j < bt.kv_len;
+            fc_cp_async16(dst, in && kcol ? kp : kbase, in && kcol);
+            fc_cp_async16(dst + C::TILE_BYTES, in && vcol ? vp : vbase, in && vcol);
+            kp += ROWS_PER_PASS * p.ks[2];
+            vp += ROWS_PER_PASS * p.vs[2];
+            dst += ROWS_PER_PASS * FC_WG_PANEL_ROW_BYTES;
+            j += ROWS_PER_PASS;
+        }
+    };
+
+    const fc_range brange = fc_rows_range(p, bt, r0, C::BM, key_begin, key_end);
+    fc_walker<BN, fc_sync_block> walker;
+    walker.range = brange;
+    walker.step = 1;
+    walker.t_end = (brange.hi + BN - 1) / BN;
+    fc_doc_bounds(p, bt, hb, r0, C::BM, scratch, walker.doc_min, walker.doc_max);
+
+    fc_row rows[2];
+    int klo[2], khi[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        rows[r] = fc_make_row(p, bt, hb, r0 + wr0 + g + 8 * r);
+        fc_row_keys(p, bt, rows[r], klo[r], khi[r]);
+    }
+    const fc_range wrange = fc_rows_range(p, bt, r0 + wr0, 16, key_begin, key_end);
+    const float sm_scale = MODS ? FC_LOG2E : p.scale * FC_LOG2E;
+
+    float o[C::DT][4];
+#pragma unroll
+    for (int dt = 0; dt < C::DT; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+
+    /* Descriptors: Q's rows of this warpgroup (K-major, 8-row groups 1024 bytes apart); K of a
+     * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
+     * apart).  Within a 64-column panel a 16-wide k step moves the start by 32 bytes: the
+     * hardware applies the swizzle to the final address. */
+    auto q_desc = [&](int ks) {
+        return fc_wg_desc(q_addr + (ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES +
+                              (ks % 4) * 32,
+                          0, 1024);
+    };
+    auto k_desc = [&](int stage, int ks) {
+        return fc_wg_desc(kv_addr + stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32,
+                          0, 1024);
+    };
+    auto v_desc = [&](int stage, int kk) {
+        return fc_wg_desc(kv_addr + (stage * 2 + 1) * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES,
+                          BN * FC_WG_PANEL_ROW_BYTES, 1024);
+    };
+
+    int cls;
+    int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
+    if (t < walker.t_end) load_kv(0, t);
+    fc_cp_async_commit();
+
+    /* P of the previous iteration's tile, waiting for its product with that tile's V. */
+    uint32_t pa[BN / 16][4];
+    int pend_stage = 0;
+    auto issue_pv = [&](int stage) {
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(stage, kk));
+        fc_wg_commit();
+    };
+    /* Before a fence (the registers wgmma reads are written) and after the wait that retired
+     * a product (its registers are free): the compiler may move neither across. */
+    auto hold_pv = [&]() {
+        fc_wg_hold<C::DT>(o);
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
+    };
+
+    /* Start of iteration k: tile k (the only copy group in flight) is waited for and made
+     * visible to wgmma; the barrier also means every thread is past iteration k - 1, so the
+     * stage of tile k - 2 (read by iteration k - 1's P V) is free for tile k + 1's copies. */
+    int cls_next, t_next;
+    auto next_tile = [&](int k) {
+        fc_cp_async_wait<0>();
+        fc_fence_proxy_async();
+        __syncthreads();
+        t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
+        if (t_next < walker.t_end) load_kv((k + 1) % C::STAGES, t_next);
+        fc_cp_async_commit();
+    };
+    auto issue_s = [&](float (&s)[C::NT][4], int stage) {
+#pragma unroll
+        for (int ks = 0; ks < DP / 16; ++ks) {
+            if (ks == 0)
+                MMA_S::ss0(s, q_desc(ks), k_desc(stage, ks));
+            else
+                MMA_S::ss(s, q_desc(ks), k_desc(stage, ks), 1);
+        }
+        fc_wg_commit();
+    };
+    /* Mask, modifiers, online softmax: S of tile t becomes P; returns each row's alpha. */
+    auto softmax = [&](float (&s)[C::NT][4], float (&alpha)[2]) {
+        const int n0 = t * BN;
+        const bool full = cls == FC_TILE_FULL || (!p.doc_k && n0 >= wrange.full_lo && n0 + BN <= wrange.full_hi);
+        fc_frag_scores<C::NT, MODS>(s, p, bt, rows, klo, khi, n0, qc, !full);
+        fc_frag_softmax<C::NT>(s, m_run, l_run, alpha, sm_scale);
+    };
+    auto make_p = [&](float (&s)[C::NT][4]) {
+        if (MODS && p.has_dropout) fc_frag_dropout<C::NT>(s, p, bt, rows, t * BN, qc);
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
+    };
+
+    /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
+     * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
+     * tile is peeled off and the loop body is straight-line; the loop only decides whether
+     * there is another tile, and both warpgroups compute every tile the block visits (rows
+     * that see none of it are masked like any partial tile: P = 0). */
+    if (t < walker.t_end) {
+        next_tile(0);
+        {
+            float s[C::NT][4], alpha[2];
+            fc_wg_fence();
+            issue_s(s, 0);
+            fc_wg_wait<0>();
+            fc_wg_hold<C::NT>(s);
+            softmax(s, alpha); /* o is still 0: no rescale */
+            make_p(s);
+        }
+        pend_stage = 0;
+        t = t_next;
+        cls = cls_next;
+        for (int k = 1; t < walker.t_end; ++k) {
+            const int stage = k % C::STAGES;
+            next_tile(k);
+            float s[C::NT][4], alpha[2];
+            hold_pv();
+            fc_wg_fence();
+            issue_s(s, stage);
+            issue_pv(pend_stage);
+            fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
+            fc_wg_hold<C::NT>(s);
+            softmax(s, alpha);
+            fc_wg_wait<0>();
+            hold_pv();
+            fc_frag_rescale<C::DT, false>(o, alpha);
+            make_p(s);
+            pend_stage = stage;
+            t = t_next;
+            cls = cls_next;
+        }
+        hold_pv();
+        fc_wg_fence();
+        issue_pv(pend_stage);
+        fc_wg_wait<0>();
+        hold_pv();
+    }
+    fc_cp_async_wait<0>();
+    __syncthreads(); /* the epilogue reuses the tile buffers */
+
+    fc_stream_state st;
+    st.streams = 1;
+    st.rows = C::BM;
+    st.ostride = C::OSTRIDE;
+    st.o = reinterpret_cast<float *>(smem);
+    st.m = st.o + (size_t)C::BM * C::OSTRIDE;
+    st.l = st.m + C::BM;
+    st.fac = st.l + C::BM;
+    fc_frag_store<C::DT, MODS>(st, 0, wr0 + g, qc, o, m_run, l_run, p.scale);
+    __syncthreads();
+    fc_epilogue<T>(p, bt, hb, r0, split, st);
+#endif
+}
+
+#endif

@@ -1,0 +1,156 @@
+/* flex-cuda: what the main loops do to one warp's fragment of a score tile, whichever
+ * instruction produced it.  mma.sync m16n8k16 (fc_attn_mma.cuh) and wgmma m64nNk16
+ * (fc_attn_wgmma.cuh) leave the same per-warp layout: thread (g = lane / 4, c = lane % 4)
+ * holds rows g and g + 8, columns 2c and 2c + 1 of each 8-column tile, as s[tile][0..3]
+ * (e = 0, 1: row g; e = 2, 3: row g + 8).  Modifiers, masks, dropout and the online softmax
+ * are written once, here, against that layout. */
+#ifndef FC_FRAG_CUH
+#define FC_FRAG_CUH
+
+#include "fc_epilogue.cuh"
+#include "fc_mask.cuh"
+
+#include "fc_types.cuh"
+
+#define FC_LOG2E 1.4426950408889634f
+
+/* 2^x on the SFU, flushing subnormal results to 0: P is rounded to 16 bits right after and
+ * exp2f's subnormal handling costs four instructions per score. */
+__device__ inline float fc_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+/* Modifier and (partial tiles) visibility on a warp's S fragment for keys n0...
+ * With MODS the scores are scaled here (the modifiers read natural-unit scores); without,
+ * they stay unscaled and the softmax folds the scale into its exponent.  A partial tile
+ * masks by the row's key range (the length/causal/window/prefix rules, attn_row_key_range)
+ * and, with documents, by doc id; a full tile does no per-element work at all. */
+template <int NT, bool MODS>
+__device__ inline void fc_frag_scores(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
+                                      const int (&klo)[2], const int (&khi)[2], int n0, int c, bool partial) {
+    if (MODS) {
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                float x = s[nt][e] * p.scale;
+                if (p.modifier != ATTN_MOD_NONE) x = fc_modify(p, bt, rows[e >> 1], n0 + nt * 8 + 2 * c + (e & 1), x);
+                s[nt][e] = x;
+            }
+    }
+    if (!partial) return;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            int j = n0 + nt * 8 + 2 * c + (e & 1);
+            if (j < klo[e >> 1] || j >= khi[e >> 1]) s[nt][e] = -INFINITY;
+        }
+    if (p.doc_k) {
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                int j = n0 + nt * 8 + 2 * c + h;
+                int dk = j < bt.kv_len ? p.doc_k[bt.b * p.doc_ks[0] + (int64_t)j * p.doc_ks[1]] : 0;
+                if (dk != rows[0].doc) s[nt][h] = -INFINITY;
+                if (dk != rows[1].doc) s[nt][2 + h] = -INFINITY;
+            }
+    }
+}
+
+template <int NT>
+__device__ inline void fc_frag_dropout(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
+                                       int n0, int c) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[nt][e] *= fc_dropout(p, bt, rows[e >> 1], n0 + nt * 8 + 2 * c + (e & 1));
+}
+
+/* Online softmax of one fragment in base 2: p = 2^((s - m) * sm_scale).  Turns s into P
+ * (unnormalised), updates each row's running max and sum, and returns in alpha the factor the
+ * row's running output must be multiplied by (1 when its max did not move).  The 4 threads of
+ * a quad share a row. */
+template <int NT>
+__device__ inline void fc_frag_softmax(float (&s)[NT][4], float (&m_run)[2], float (&l_run)[2], float (&alpha)[2],
+                                       float sm_scale) {
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        mx[0] = fmaxf(mx[0], fmaxf(s[nt][0], s[nt][1]));
+        mx[1] = fmaxf(mx[1], fmaxf(s[nt][2], s[nt][3]));
+    }
+    float m_use[2], sum[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        float m_new = fmaxf(m_run[r], mx[r]);
+        m_use[r] = m_new == -INFINITY ? 0.0f : m_new; /* a row with nothing visible yet: exp(-inf) = 0 */
+        alpha[r] = fc_exp2((m_run[r] - m_use[r]) * sm_scale);
+        m_run[r] = m_new;
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            s[nt][e] = fc_exp2((s[nt][e] - m_use[e >> 1]) * sm_scale);
+            sum[e >> 1] += s[nt][e];
+        }
+    l_run[0] = l_run[0] * alpha[0] + sum[0];
+    l_run[1] = l_run[1] * alpha[1] + sum[1];
+}
+
+/* o *= alpha per row.  SKIP_UNMOVED: skipped when no row of the warp moved (most tiles after
+ * the first few).  The wgmma loop must not skip: o is a wgmma accumulator, and an accumulator
+ * written on a branch ptxas cannot prove warpgroup-uniform serialises every wgmma (C7520). */
+template <int DT, bool SKIP_UNMOVED = true>
+__device__ inline void fc_frag_rescale(float (&o)[DT][4], const float (&alpha)[2]) {
+    if (SKIP_UNMOVED && !__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) return;
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+        o[dt][0] *= alpha[0];
+        o[dt][1] *= alpha[0];
+        o[dt][2] *= alpha[1];
+        o[dt][3] *= alpha[1];
+    }
+}
+
+/* The A fragment of a 16-key step kk of P V: two adjacent 8-key column tiles of P. */
+template <class T, int NT>
+__device__ inline void fc_frag_pack_p(uint32_t (&a)[4], const float (&s)[NT][4], int kk) {
+    a[0] = fc_pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+    a[1] = fc_pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+    a[2] = fc_pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+    a[3] = fc_pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+}
+
+/* A warp's results for rows rl and rl + 8 of the block (g's rows), into stream wn's slots of
+ * the epilogue state: unnormalised O, the quad's summed l, and m in natural units (without
+ * MODS the running max is of unscaled scores; scale > 0 and -inf stays -inf). */
+template <int DT, bool MODS>
+__device__ inline void fc_frag_store(const fc_stream_state &st, int wn, int rl, int qc, const float (&o)[DT][4],
+                                     const float (&m_run)[2], const float (&l_run)[2], float scale) {
+    float *ob = st.o + (size_t)wn * st.rows * st.ostride;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int row = rl + 8 * r;
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt) {
+            ob[row * st.ostride + dt * 8 + 2 * qc] = o[dt][2 * r];
+            ob[row * st.ostride + dt * 8 + 2 * qc + 1] = o[dt][2 * r + 1];
+        }
+        float l = l_run[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        if (qc == 0) {
+            st.m[wn * st.rows + row] = MODS ? m_run[r] : m_run[r] * scale;
+            st.l[wn * st.rows + row] = l;
+        }
+    }
+}
+
+#endif
