@@ -63,8 +63,17 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 snprintf(msg, msg_cap, "option tensor_cores: '%s' is not on or off", value);
                 st = ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "split_merge") == 0) {
+            if (strcmp(value, "fused") == 0)
+                self->merge_kernel = 0;
+            else if (strcmp(value, "kernel") == 0)
+                self->merge_kernel = 1;
+            else {
+                snprintf(msg, msg_cap, "option split_merge: '%s' is not fused or kernel", value);
+                st = ATTN_E_INVALID;
+            }
         } else {
-            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores)", key);
+            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores, split_merge)", key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;
@@ -182,6 +191,7 @@ static void fc_destroy(void *backend) {
             cudaStreamDestroy(self->stream);
         }
         if (self->workspace) cudaFree(self->workspace);
+        if (self->counters) cudaFree(self->counters);
         if (self->flag_host) cudaFreeHost((void *)self->flag_host);
     }
     cudaGetLastError();
@@ -222,6 +232,32 @@ static attn_status ensure_workspace(fc_backend *self, size_t bytes, cudaStream_t
     return ATTN_OK;
 }
 
+/* The arrival counters of the fused split merge, grown on demand.  Zeroed here, once per
+ * allocation (one cudaMemsetAsync of 4 bytes a group, ahead of the kernel on its stream);
+ * after that every launch leaves them zero, because the last block of each group resets its
+ * own.  The caller has been through ensure_workspace, which already waited for another
+ * stream's work. */
+static attn_status ensure_counters(fc_backend *self, size_t count, cudaStream_t stream, char *msg, uint32_t msg_cap) {
+    if (count <= self->counter_count) return ATTN_OK;
+    if (self->counters) {
+        FC_TRY(cudaStreamSynchronize(stream), "cudaStreamSynchronize(split-merge counters)");
+        cudaFree(self->counters);
+        self->counters = NULL;
+        self->counter_count = 0;
+    }
+    size_t grown = count + count / 4;
+    void *mem = NULL;
+    FC_TRY(cudaMalloc(&mem, grown * sizeof(unsigned int)), "cudaMalloc(split-merge counters)");
+    cudaError_t e = cudaMemsetAsync(mem, 0, grown * sizeof(unsigned int), stream);
+    if (e != cudaSuccess) {
+        cudaFree(mem);
+        return fc_cuda_error(e, "cudaMemsetAsync(split-merge counters)", msg, msg_cap);
+    }
+    self->counters = (unsigned int *)mem;
+    self->counter_count = grown;
+    return ATTN_OK;
+}
+
 static attn_status fc_run(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
     fc_backend *self = (fc_backend *)backend;
     FC_TRY(cudaSetDevice(self->device), "cudaSetDevice");
@@ -235,6 +271,11 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
         if (st != ATTN_OK) return st;
         plan.params.part_o = (float *)self->workspace;
         plan.params.part_lse = plan.params.part_o + (size_t)plan.params.splits * (size_t)plan.rows * (size_t)plan.params.Dv;
+    }
+    if (plan.counter_count) {
+        st = ensure_counters(self, plan.counter_count, stream, msg, msg_cap);
+        if (st != ATTN_OK) return st;
+        plan.params.counters = self->counters;
     }
     return fc_launch(self, &plan, stream, msg, msg_cap);
 }
@@ -301,9 +342,9 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
              "accumulation) when the views allow 16-byte copies (unit last stride, D and Dv multiples of 8), else "
              "float32 FMA; float32 always on float32 FMA (exact, no TF32); head dims up to 256; any strides; every "
              "row of SPEC.md (lengths, causal/bidirectional, windows, documents, prefix-LM, softcap, ALiBi, synaptic, "
-             "Philox dropout, LSE); split-KV decode with GQA head packing; tensor cores %s, splits %s",
+             "Philox dropout, LSE); split-KV decode with GQA head packing; tensor cores %s, splits %s, split merge %s",
              self->device, name, self->sm_count, self->tensor_cores ? "on" : "off",
-             self->force_splits ? "forced" : "auto");
+             self->force_splits ? "forced" : "auto", self->merge_kernel ? "kernel" : "fused");
     return ATTN_OK;
 }
 
