@@ -19,7 +19,7 @@ typedef struct fc_backend {
     size_t workspace_bytes;
     cudaStream_t workspace_stream; /* the stream whose work may still use the workspace and counters */
     unsigned int *counters;        /* arrival counters of the fused split merge, zeroed once when allocated */
-    size_t counter_count;
+    size_t counter_bytes;
     volatile int32_t *flag_host;   /* host-mapped: kernels raise it on out-of-range lengths */
     int32_t *flag_device;
     int force_splits;  /* option splits: 0 = auto */

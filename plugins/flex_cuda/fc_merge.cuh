@@ -66,9 +66,10 @@ __device__ __noinline__ void fc_merge_row_chunks(const fc_merge_src src, T *o, i
     for (int k = 0; k < K; ++k) M = fmaxf(M, lse[k]);
     for (int o = 16; o > 0; o >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, o));
     float L = 0.0f;
-    if (M != -INFINITY)
+    if (M != -INFINITY) {
 #pragma unroll
         for (int k = 0; k < K; ++k) L += expf(lse[k] - M); /* 0 past S */
+    }
     for (int o = 16; o > 0; o >>= 1) L += __shfl_xor_sync(0xffffffffu, L, o);
     const bool empty = !(L > 0.0f);
     float w[K]; /* the weight of split lane + 32 k, held by that lane; 0 past S */
@@ -82,7 +83,7 @@ __device__ __noinline__ void fc_merge_row_chunks(const fc_merge_src src, T *o, i
 #pragma unroll 1
     for (int k = 0; k < K && 32 * k < S; ++k) {
         const float wk = k == 0 ? w[0] : k == 1 ? w[1] : k == 2 ? w[2] : w[3]; /* registers, not a local array */
-#pragma unroll 1 /* unrolled, the compiler hoists the next chunks' loads: registers the kernels lack */
+#pragma unroll 1 /* one chunk at a time: its U loads per lane are the ones in flight */
         for (int s0 = 0; s0 < 32 && 32 * k + s0 < S; s0 += U) {
             float ws[U];
             float4 v[U][CC];

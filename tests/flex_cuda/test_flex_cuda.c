@@ -296,7 +296,7 @@ static void test_split_merge_option(void **state) {
     attn_error err = {0};
     attn_option options[] = {{"split_merge", "second"}};
     assert_int_equal(attn_backend_open("flex-cuda", FLEX_CUDA, options, 1, &flex, &err), ATTN_E_INVALID);
-    assert_contains(err.message, "fused or kernel");
+    assert_contains(err.message, "kernel or fused");
 }
 
 /* A q_len beyond Tq, visible only on the device: the kernels must clamp it and the run must
