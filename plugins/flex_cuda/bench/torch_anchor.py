@@ -18,7 +18,11 @@ by the block mask.  Called with block_mask=None, it gets the default mask: ONE s
 2^30 keys and no "full" blocks, so TILE_KV = cdiv(1 * 2^30, SPLIT_KV) covers every key and
 split 0 does all the work: one CTA per (batch, kv head), 64 CTAs at B8 Hkv8 (856 GB/s
 measured) and 8 at B1 Hkv8 Tk131072 (125 GB/s).  MHA B8 H32 (256 CTAs, SPLIT_KV = 1) was
-unaffected (2624 vs the anchor's 2630).  Users who decode with a KV cache pass a BlockMask
+unaffected (2624 vs the anchor's 2630).  The split by mask blocks seems to come from PyTorch
+PR 167935 (late 2025, "avoid unbalanced splitting", for vLLM's masks, which carry no full
+blocks); older templates split every call as cdiv(KV_LEN, SPLIT_KV).  How the earlier
+anchors were called is not recorded; they match a split call.  Users who decode with a KV
+cache pass a BlockMask
 (create_block_mask, 128-key blocks); with it the keys split as cdiv(Tk, SPLIT_KV), with
 SPLIT_KV = 2 * SMs // (B * Hkv): 4 splits at 8k, 32 at 128k (132 SMs).  So the script now
 builds a BlockMask for every causal shape, Tq = 1 included, once per shape outside the timed
