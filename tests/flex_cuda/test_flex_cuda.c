@@ -78,10 +78,10 @@ static attn_case make_case(int64_t b, int64_t hq, int64_t hkv, int64_t tq, int64
     return c;
 }
 
-/* The cases, each run in every dtype. */
-static int build_cases(attn_case *cases) {
-    int n = 0;
-    attn_case c = make_case(3, 8, 2, 1, 300, 64); /* decode, ragged caches, cache view, BTHD */
+/* Decode over ragged caches in a longer cache view (BTHD): 300 keys, 17 (under forced splits
+ * only the first split sees one), and none (O = 0, LSE = -inf). */
+static attn_case ragged_decode_case(void) {
+    attn_case c = make_case(3, 8, 2, 1, 300, 64);
     c.kv_cache_len = 320;
     c.layout = ATTN_LAYOUT_BTHD;
     c.has_lengths = 1;
@@ -89,6 +89,13 @@ static int build_cases(attn_case *cases) {
     c.kv_lens[0] = 300;
     c.kv_lens[1] = 17;
     c.kv_lens[2] = 0;
+    return c;
+}
+
+/* The cases, each run in every dtype. */
+static int build_cases(attn_case *cases) {
+    int n = 0;
+    attn_case c = ragged_decode_case();
     cases[n++] = c;
     c = make_case(2, 4, 2, 24, 150, 64); /* chunk decode, documents, dropout */
     c.doc_count = 3;
@@ -207,14 +214,7 @@ static void test_exact_kernel(void **state) {
  * counts below, and each has rows whose splits saw nothing. */
 static int build_split_cases(attn_case *cases) {
     int n = 0;
-    attn_case c = make_case(3, 8, 2, 1, 300, 64); /* ragged caches in a longer cache view; batch 2 has no key */
-    c.kv_cache_len = 320;
-    c.layout = ATTN_LAYOUT_BTHD;
-    c.has_lengths = 1;
-    c.q_lens[0] = c.q_lens[1] = c.q_lens[2] = 1;
-    c.kv_lens[0] = 300;
-    c.kv_lens[1] = 17; /* only the first split sees a key */
-    c.kv_lens[2] = 0;  /* O = 0, LSE = -inf after the merge */
+    attn_case c = ragged_decode_case();
     cases[n++] = c;
     c = make_case(2, 8, 2, 4, 900, 128); /* chunk decode, 4 x 4 packed rows; batch 1 has no query row */
     c.has_lengths = 1;
