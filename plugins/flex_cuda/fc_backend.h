@@ -22,13 +22,16 @@ typedef struct fc_backend {
     cudaStream_t last_stream; /* where the last run went: synchronize() waits on it */
     void *workspace;          /* split-KV partials, grown on demand */
     size_t workspace_bytes;
-    cudaStream_t workspace_stream; /* the stream whose work may still use the workspace */
+    cudaStream_t workspace_stream; /* the stream whose work may still use the workspace and counters */
+    unsigned int *counters;        /* arrival counters of the fused split merge, zeroed once when allocated */
+    size_t counter_bytes;
     volatile int32_t *flag_host;   /* host-mapped: kernels raise it on out-of-range lengths */
     int32_t *flag_device;
     int force_splits;  /* option splits: 0 = auto */
     int tensor_cores;  /* option tensor_cores: 0 sends 16-bit problems to the exact kernel too */
     int main_loop;     /* option main_loop: FC_LOOP_* */
     int hopper;        /* the device is sm_90: the wgmma main loop can run */
+    int merge_kernel;  /* option split_merge=kernel: merge splits in fc_combine, not in the last block */
     const fc_kernel_desc *kernels[3];
     int kernel_count[3];
     int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */
@@ -41,6 +44,7 @@ typedef struct fc_plan {
     size_t smem;
     fc_params params;
     size_t workspace_bytes; /* 0: one split, no workspace */
+    size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
     int64_t rows;           /* B * Hq * Tq */
 } fc_plan;
 

@@ -1,15 +1,18 @@
 /* flex-cuda: the end of every attention kernel.  Each stream of work (a warp or a group of
  * warps that walked its own key tiles) leaves, per packed row, its running max m, its sum l
  * and its unnormalised output in shared memory; this merges the streams through their
- * maxima, normalises, and writes O and LSE (one split) or the float32 partials that
- * fc_combine merges (several splits).  Rows with no visible key get O = 0 and LSE = -inf,
- * padding rows too, whatever the streams computed for them. */
+ * maxima, normalises, and writes O and LSE (one split) or the float32 partials of its split
+ * (several splits).  With several splits and p.counters set, the last block of the group to
+ * finish merges every split's partials into O and LSE (fc_merge.cuh); without counters the
+ * fc_combine kernel does it after this launch.  Rows with no visible key get O = 0 and
+ * LSE = -inf, padding rows too, whatever the streams computed for them. */
 #ifndef FC_EPILOGUE_CUH
 #define FC_EPILOGUE_CUH
 
 #include <math.h>
 
 #include "fc_mask.cuh"
+#include "fc_merge.cuh"
 #include "fc_types.cuh"
 
 struct fc_stream_state {
@@ -19,7 +22,8 @@ struct fc_stream_state {
     int streams, rows, ostride;
 };
 
-/* Collective over the block; the caller has synchronised after filling `st`. */
+/* Collective over the block, reached by every thread (the fused merge counts arrivals with
+ * a barrier); the caller has synchronised after filling `st`. */
 template <class T>
 __device__ void fc_epilogue(const fc_params &p, const fc_batch &bt, int head_block, int r0, int split,
                             const fc_stream_state &st) {
@@ -62,6 +66,19 @@ __device__ void fc_epilogue(const fc_params &p, const fc_batch &bt, int head_blo
             T *o = (T *)p.o;
             o[bt.b * p.os[0] + hq * p.os[1] + i * p.os[2] + e * p.os[3]] = fc_from_float<T>(acc);
         }
+    }
+    if (p.splits == 1 || !p.counters) return;
+
+    /* The group is this block's (batch, head block, m tile): the blocks that differ only in
+     * split.  Its last block merges the group's rows, one warp a row. */
+    const int64_t group = ((int64_t)bt.b * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+    if (!fc_arrive_last(p, group)) return;
+    const int warps = blockDim.x / 32, warp = threadIdx.x / 32;
+    for (int t = warp; t < st.rows; t += warps) {
+        int r = r0 + t;
+        if (r >= total_rows) break; /* warp-uniform; rows only grow with t */
+        int i = r / p.pack, hq = head_block * p.pack + r % p.pack;
+        fc_merge_row<T>(p, ((int64_t)bt.b * p.Hq + hq) * p.Tq + i, bt.b, hq, i);
     }
 }
 

@@ -46,10 +46,13 @@ typedef struct fc_params {
 
     /* Split-KV: blockIdx.z = b * splits + split; split s covers keys
      * [s * split_keys, (s + 1) * split_keys).  With splits > 1 blocks write float32
-     * partial O (normalised by their own sum) and LSE to the workspace; fc_combine merges. */
+     * partial O (normalised by their own sum) and LSE to the workspace, and the last block
+     * of each (b, head block, m tile) merges them (fc_merge.cuh); with counters NULL the
+     * fc_combine kernel merges instead. */
     int32_t splits, split_keys;
     float *part_o;   /* [splits][B*Hq*Tq][Dv] */
     float *part_lse; /* [splits][B*Hq*Tq] */
+    unsigned int *counters; /* [B][gridDim.y][gridDim.x] arrivals, zero between launches */
 
     /* Set (to 1) by a kernel that found a length outside its bounds (it clamps and goes on);
      * host-mapped, read by synchronize(). */

@@ -10,7 +10,9 @@
  *            read once per group.  When a group's rows (pack * Tq) fit 16, the decode
  *            kernel (four warps splitting the keys) takes them.
  *   splits   when the blocks of a problem would not fill the GPU (decode, long context),
- *            the keys are split across blocks and the partials merged through their LSE. */
+ *            the keys are split across blocks and the partials merged through their LSE:
+ *            by the last block of each group to finish (default), or by the fc_combine
+ *            kernel launched after it (option split_merge=kernel). */
 #include <attn/attn_philox.h>
 #include <math.h>
 #include <stdio.h>
@@ -212,8 +214,10 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
     int64_t head_blocks = hq / k->pack;
     choose_splits(self, m_tiles * head_blocks * batch, occupancy, min_split_keys, tk, batch, &k->splits, &k->split_keys);
     plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
-    if (k->splits > 1)
+    if (k->splits > 1) {
         plan->workspace_bytes = (size_t)k->splits * (size_t)plan->rows * ((size_t)dv + 1) * sizeof(float);
+        if (!self->merge_kernel) plan->counter_count = (size_t)plan->grid.x * plan->grid.y * (size_t)batch;
+    }
     k->error_flag = self->flag_device;
     return ATTN_OK;
 }
@@ -227,7 +231,7 @@ attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream
                                      plan->smem, stream);
     if (e == cudaSuccess) e = cudaGetLastError();
     if (e != cudaSuccess) return fc_cuda_error(e, "attention kernel launch", msg, msg_cap);
-    if (params.splits > 1) {
+    if (params.splits > 1 && !params.counters) { /* else the last block of each group merged */
         int64_t blocks = (plan->rows + FC_COMBINE_ROWS - 1) / FC_COMBINE_ROWS;
         e = cudaLaunchKernel(plan->combine->fn, dim3((unsigned)blocks), dim3((unsigned)plan->combine->threads), args, 0,
                              stream);

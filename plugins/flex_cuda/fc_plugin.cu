@@ -42,6 +42,20 @@ static attn_status parse_int(const char *key, const char *value, long lo, long h
     return ATTN_OK;
 }
 
+/* An option of two values: *out = 1 for `one`, 0 for `zero`. */
+static attn_status parse_pair(const char *key, const char *value, const char *one, const char *zero, int *out,
+                              char *msg, uint32_t msg_cap) {
+    if (strcmp(value, one) == 0)
+        *out = 1;
+    else if (strcmp(value, zero) == 0)
+        *out = 0;
+    else {
+        snprintf(msg, msg_cap, "option %s: '%s' is not %s or %s", key, value, one, zero);
+        return ATTN_E_INVALID;
+    }
+    return ATTN_OK;
+}
+
 static attn_status parse_options(fc_backend *self, const attn_option *options, uint32_t count, char *msg,
                                  uint32_t msg_cap) {
     for (uint32_t n = 0; n < count; ++n) {
@@ -55,14 +69,9 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
             else
                 st = parse_int(key, value, 1, 128, &self->force_splits, msg, msg_cap);
         } else if (strcmp(key, "tensor_cores") == 0) {
-            if (strcmp(value, "on") == 0)
-                self->tensor_cores = 1;
-            else if (strcmp(value, "off") == 0)
-                self->tensor_cores = 0;
-            else {
-                snprintf(msg, msg_cap, "option tensor_cores: '%s' is not on or off", value);
-                st = ATTN_E_INVALID;
-            }
+            st = parse_pair(key, value, "on", "off", &self->tensor_cores, msg, msg_cap);
+        } else if (strcmp(key, "split_merge") == 0) {
+            st = parse_pair(key, value, "kernel", "fused", &self->merge_kernel, msg, msg_cap);
         } else if (strcmp(key, "main_loop") == 0) {
             if (strcmp(value, "auto") == 0)
                 self->main_loop = FC_LOOP_AUTO;
@@ -75,7 +84,7 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 st = ATTN_E_INVALID;
             }
         } else {
-            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores, main_loop)", key);
+            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop)", key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;
@@ -201,6 +210,7 @@ static void fc_destroy(void *backend) {
             cudaStreamDestroy(self->stream);
         }
         if (self->workspace) cudaFree(self->workspace);
+        if (self->counters) cudaFree(self->counters);
         if (self->flag_host) cudaFreeHost((void *)self->flag_host);
     }
     cudaGetLastError();
@@ -222,23 +232,46 @@ static attn_status fc_check(void *backend, const attn_problem *problem, char *ms
     return fc_plan_problem(self, problem, &plan, msg, msg_cap);
 }
 
-/* The split-KV workspace, grown on demand.  Work still queued on another stream may use
- * the old one: wait for it before reusing or freeing. */
-static attn_status ensure_workspace(fc_backend *self, size_t bytes, cudaStream_t stream, char *msg, uint32_t msg_cap) {
+/* A device buffer of at least `bytes`, grown by a quarter more than asked; `zero`: filled
+ * with zeros, ahead of the next kernel on `stream`.  The old buffer may still be in use by
+ * work queued on `stream`: wait for it before freeing. */
+static attn_status grow_buffer(void **buffer, size_t *have, size_t bytes, int zero, cudaStream_t stream,
+                               const char *what, char *msg, uint32_t msg_cap) {
+    if (bytes <= *have) return ATTN_OK;
+    if (*buffer) {
+        FC_TRY(cudaStreamSynchronize(stream), "cudaStreamSynchronize(before growing a buffer)");
+        cudaFree(*buffer);
+        *buffer = NULL;
+        *have = 0;
+    }
+    size_t grown = bytes + bytes / 4;
+    void *mem = NULL;
+    FC_TRY(cudaMalloc(&mem, grown), what);
+    cudaError_t e = zero ? cudaMemsetAsync(mem, 0, grown, stream) : cudaSuccess;
+    if (e != cudaSuccess) {
+        cudaFree(mem);
+        return fc_cuda_error(e, "cudaMemsetAsync(new buffer)", msg, msg_cap);
+    }
+    *buffer = mem;
+    *have = grown;
+    return ATTN_OK;
+}
+
+/* The split-KV workspace and, for the fused merge, its arrival counters, grown on demand.
+ * Work still queued on another stream may use them: wait for it first.  The counters are
+ * zeroed once per allocation (one cudaMemsetAsync of 4 bytes a group); after that every
+ * launch leaves them zero, because the last block of each group resets its own. */
+static attn_status ensure_workspace(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg,
+                                    uint32_t msg_cap) {
     if (self->workspace_stream && self->workspace_stream != stream)
         FC_TRY(cudaStreamSynchronize(self->workspace_stream), "cudaStreamSynchronize(workspace)");
     self->workspace_stream = stream;
-    if (bytes <= self->workspace_bytes) return ATTN_OK;
-    if (self->workspace) {
-        FC_TRY(cudaStreamSynchronize(stream), "cudaStreamSynchronize(workspace)");
-        cudaFree(self->workspace);
-        self->workspace = NULL;
-        self->workspace_bytes = 0;
-    }
-    size_t grown = bytes + bytes / 4;
-    FC_TRY(cudaMalloc(&self->workspace, grown), "cudaMalloc(split-KV workspace)");
-    self->workspace_bytes = grown;
-    return ATTN_OK;
+    attn_status st = grow_buffer(&self->workspace, &self->workspace_bytes, plan->workspace_bytes, 0, stream,
+                                 "cudaMalloc(split-KV workspace)", msg, msg_cap);
+    if (st == ATTN_OK)
+        st = grow_buffer((void **)&self->counters, &self->counter_bytes, plan->counter_count * sizeof(unsigned int), 1,
+                         stream, "cudaMalloc(split-merge counters)", msg, msg_cap);
+    return st;
 }
 
 static attn_status fc_run(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
@@ -250,10 +283,11 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
     cudaStream_t stream = problem->stream ? (cudaStream_t)(uintptr_t)problem->stream : self->stream;
     self->last_stream = stream;
     if (plan.workspace_bytes) {
-        st = ensure_workspace(self, plan.workspace_bytes, stream, msg, msg_cap);
+        st = ensure_workspace(self, &plan, stream, msg, msg_cap);
         if (st != ATTN_OK) return st;
         plan.params.part_o = (float *)self->workspace;
         plan.params.part_lse = plan.params.part_o + (size_t)plan.params.splits * (size_t)plan.rows * (size_t)plan.params.Dv;
+        if (plan.counter_count) plan.params.counters = self->counters; /* else fc_combine merges */
     }
     return fc_launch(self, &plan, stream, msg, msg_cap);
 }
@@ -320,11 +354,11 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
              "else mma.sync m16n8k16; float32 accumulation) when the views allow 16-byte copies (unit last stride, D and Dv multiples of 8), else "
              "float32 FMA; float32 always on float32 FMA (exact, no TF32); head dims up to 256; any strides; every "
              "row of SPEC.md (lengths, causal/bidirectional, windows, documents, prefix-LM, softcap, ALiBi, synaptic, "
-             "Philox dropout, LSE); split-KV decode with GQA head packing; tensor cores %s, splits %s",
+             "Philox dropout, LSE); split-KV decode with GQA head packing; tensor cores %s, splits %s, split merge %s",
              self->device, name, self->sm_count,
              self->hopper && self->main_loop != FC_LOOP_MMA ? "wgmma m64nNk16" : "mma.sync m16n8k16",
-             self->tensor_cores ? "on" : "off",
-             self->force_splits ? "forced" : "auto");
+             self->tensor_cores ? "on" : "off", self->force_splits ? "forced" : "auto",
+             self->merge_kernel ? "kernel" : "fused");
     return ATTN_OK;
 }
 

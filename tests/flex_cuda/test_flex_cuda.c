@@ -5,9 +5,12 @@
  *     poisoned cache tail, chunk decode with documents and dropout, prefill with windows,
  *     softcap, ALiBi, prefix-LM, synaptic weights, head dims 80 / 96 / 256, empty rows),
  *     each in float32, float16 and bfloat16, each with the automatic plan, with forced key
- *     splits (the LSE merge kernel), with the mma.sync main loop instead of wgmma and with
- *     tensor cores off (the exact kernel on 16-bit inputs), compared under SPEC.md's rule; and a length out of range on the device comes
- *     back as ATTN_E_INVALID instead of a fault. */
+ *     splits (the LSE merge), with the mma.sync main loop instead of wgmma and with tensor
+ *     cores off (the exact kernel on 16-bit inputs), compared under SPEC.md's rule;
+ *   - the two split merges (last block of each group, default; the fc_combine kernel,
+ *     split_merge=kernel) on split decode shapes: each against the reference, and the two
+ *     bit for bit against each other (they run the same merge function on the same partials);
+ *   - a length out of range on the device comes back as ATTN_E_INVALID instead of a fault. */
 #include <attn/attn_case.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,10 +78,10 @@ static attn_case make_case(int64_t b, int64_t hq, int64_t hkv, int64_t tq, int64
     return c;
 }
 
-/* The cases, each run in every dtype. */
-static int build_cases(attn_case *cases) {
-    int n = 0;
-    attn_case c = make_case(3, 8, 2, 1, 300, 64); /* decode, ragged caches, cache view, BTHD */
+/* Decode over ragged caches in a longer cache view (BTHD): 300 keys, 17 (under forced splits
+ * only the first split sees one), and none (O = 0, LSE = -inf). */
+static attn_case ragged_decode_case(void) {
+    attn_case c = make_case(3, 8, 2, 1, 300, 64);
     c.kv_cache_len = 320;
     c.layout = ATTN_LAYOUT_BTHD;
     c.has_lengths = 1;
@@ -86,6 +89,13 @@ static int build_cases(attn_case *cases) {
     c.kv_lens[0] = 300;
     c.kv_lens[1] = 17;
     c.kv_lens[2] = 0;
+    return c;
+}
+
+/* The cases, each run in every dtype. */
+static int build_cases(attn_case *cases) {
+    int n = 0;
+    attn_case c = ragged_decode_case();
     cases[n++] = c;
     c = make_case(2, 4, 2, 24, 150, 64); /* chunk decode, documents, dropout */
     c.doc_count = 3;
@@ -143,26 +153,35 @@ static int build_cases(attn_case *cases) {
     return n;
 }
 
+/* Runs `inst` on `backend`, compares it with golden under the tolerance rule and hands the
+ * result back in *out (the caller frees it). */
+static void execute_checked(attn_backend *golden, attn_backend *baseline, attn_backend *backend, const char *variant,
+                            const attn_instance *inst, attn_result *out) {
+    attn_error err = {0};
+    attn_exec_options reference = {0, 0, 1, 1};
+    attn_result g, base;
+    assert_int_equal(attn_instance_execute(golden, inst, &reference, &g, &err), ATTN_OK);
+    assert_int_equal(attn_instance_execute(baseline, inst, &reference, &base, &err), ATTN_OK);
+    attn_status st = attn_instance_execute(backend, inst, NULL, out, &err);
+    if (st != ATTN_OK) print_error("%s / %s: %s\n", inst->c.name, variant, err.message);
+    assert_int_equal(st, ATTN_OK);
+    attn_verdict v;
+    attn_compare(inst, &g, &base, out, &v);
+    printf("%-8s %-60s max err %.3g (tol %.3g)%s%s\n", variant, inst->c.name, v.max_err_o, v.tol_o, v.pass ? "" : " FAIL: ",
+           v.detail);
+    assert_true(v.pass);
+    attn_result_free(&g);
+    attn_result_free(&base);
+}
+
 /* Runs one instance on `backend` and compares it with golden under the tolerance rule. */
 static void check_instance(attn_backend *golden, attn_backend *baseline, attn_backend *backend, const char *variant,
                            const attn_case *c) {
     attn_instance inst;
     attn_error err = {0};
     assert_int_equal(attn_instance_make(c, &inst, &err), ATTN_OK);
-    attn_exec_options reference = {0, 0, 1, 1};
-    attn_result g, base, out;
-    assert_int_equal(attn_instance_execute(golden, &inst, &reference, &g, &err), ATTN_OK);
-    assert_int_equal(attn_instance_execute(baseline, &inst, &reference, &base, &err), ATTN_OK);
-    attn_status st = attn_instance_execute(backend, &inst, NULL, &out, &err);
-    if (st != ATTN_OK) print_error("%s / %s: %s\n", inst.c.name, variant, err.message);
-    assert_int_equal(st, ATTN_OK);
-    attn_verdict v;
-    attn_compare(&inst, &g, &base, &out, &v);
-    printf("%-8s %-60s max err %.3g (tol %.3g)%s%s\n", variant, inst.c.name, v.max_err_o, v.tol_o, v.pass ? "" : " FAIL: ",
-           v.detail);
-    assert_true(v.pass);
-    attn_result_free(&g);
-    attn_result_free(&base);
+    attn_result out;
+    execute_checked(golden, baseline, backend, variant, &inst, &out);
     attn_result_free(&out);
     attn_instance_free(&inst);
 }
@@ -228,6 +247,95 @@ static void test_exact_kernel(void **state) {
     run_variant("simt", options, 1);
 }
 
+/* Split decode shapes for the merge comparison: every one splits its keys under the forced
+ * counts below, and each has rows whose splits saw nothing. */
+static int build_split_cases(attn_case *cases) {
+    int n = 0;
+    attn_case c = ragged_decode_case();
+    cases[n++] = c;
+    c = make_case(2, 8, 2, 4, 900, 128); /* chunk decode, 4 x 4 packed rows; batch 1 has no query row */
+    c.has_lengths = 1;
+    c.q_lens[0] = 4;
+    c.kv_lens[0] = 700;
+    c.q_lens[1] = 0;
+    c.kv_lens[1] = 900;
+    cases[n++] = c;
+    c = make_case(1, 2, 2, 40, 600, 64); /* the prefill kernel split: 40 rows, a window of 64 keys */
+    c.window_left = 64;
+    cases[n++] = c;
+    c = make_case(1, 32, 4, 1, 5000, 128); /* long decode: splits by itself too */
+    cases[n++] = c;
+    return n;
+}
+
+/* Each split shape in every dtype (float32: the exact kernel; 16-bit: tensor cores), twice
+ * with different data, on `merge_fused` and `merge_kernel`: each result meets the reference
+ * and the two are the same bits.  The second round runs on counters the first one left
+ * behind: a counter not reset would leave that round's O unwritten. */
+static void compare_merges(const char *variant, attn_backend *merge_fused, attn_backend *merge_kernel,
+                           attn_backend *golden, attn_backend *baseline) {
+    attn_case cases[8];
+    int n = build_split_cases(cases);
+    for (int k = 0; k < n; ++k)
+        for (int32_t dtype = 0; dtype < ATTN_DTYPE_COUNT; ++dtype)
+            for (int round = 0; round < 2; ++round) {
+                attn_case c = cases[k];
+                c.dtype = dtype;
+                c.data_seed = 1000u + (uint64_t)(k * 10 + dtype * 2 + round);
+                attn_case_label(&c, c.name, sizeof c.name);
+                attn_instance inst;
+                attn_error err = {0};
+                assert_int_equal(attn_instance_make(&c, &inst, &err), ATTN_OK);
+                attn_result fused, kernel;
+                execute_checked(golden, baseline, merge_fused, variant, &inst, &fused);
+                execute_checked(golden, baseline, merge_kernel, "kernel", &inst, &kernel);
+                size_t rows = (size_t)c.batch * (size_t)c.q_heads * (size_t)c.q_len;
+                assert_memory_equal(fused.o, kernel.o, rows * (size_t)c.value_dim * sizeof(float));
+                assert_non_null(fused.lse);
+                assert_non_null(kernel.lse);
+                assert_memory_equal(fused.lse, kernel.lse, rows * sizeof(float));
+                attn_result_free(&fused);
+                attn_result_free(&kernel);
+                attn_instance_free(&inst);
+            }
+}
+
+static void test_split_merge_paths(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_backend *golden = NULL, *baseline = NULL;
+    attn_error err = {0};
+    attn_option golden_mode = {"mode", "golden"}, baseline_mode = {"mode", "baseline"};
+    assert_int_equal(attn_backend_open("golden", SDPA_REF, &golden_mode, 1, &golden, &err), ATTN_OK);
+    assert_int_equal(attn_backend_open("baseline", SDPA_REF, &baseline_mode, 1, &baseline, &err), ATTN_OK);
+    const char *splits[] = {"auto", "2", "3", "7"};
+    for (size_t n = 0; n < sizeof splits / sizeof splits[0]; ++n) {
+        attn_option fused_options[] = {{"splits", splits[n]}, {"split_merge", "fused"}};
+        attn_option kernel_options[] = {{"splits", splits[n]}, {"split_merge", "kernel"}};
+        attn_backend *fused = NULL, *kernel = NULL;
+        assert_true(open_flex(fused_options, 2, &fused));
+        assert_true(open_flex(kernel_options, 2, &kernel));
+        char variant[32];
+        snprintf(variant, sizeof variant, "fused/%s", splits[n]);
+        compare_merges(variant, fused, kernel, golden, baseline);
+        attn_backend_close(fused);
+        attn_backend_close(kernel);
+    }
+    attn_backend_close(golden);
+    attn_backend_close(baseline);
+}
+
+/* An unknown split_merge value is refused with the values it takes.  Options are read
+ * before the device is looked for, so this runs without a GPU too. */
+static void test_split_merge_option(void **state) {
+    (void)state;
+    attn_backend *flex = NULL;
+    attn_error err = {0};
+    attn_option options[] = {{"split_merge", "second"}};
+    assert_int_equal(attn_backend_open("flex-cuda", FLEX_CUDA, options, 1, &flex, &err), ATTN_E_INVALID);
+    assert_contains(err.message, "kernel or fused");
+}
+
 /* A q_len beyond Tq, visible only on the device: the kernels must clamp it and the run must
  * say ATTN_E_INVALID, with the backend still usable afterwards. */
 static void test_length_out_of_range(void **state) {
@@ -279,6 +387,8 @@ int main(void) {
         cmocka_unit_test(test_exact_kernel),
         cmocka_unit_test(test_mma_main_loop),
         cmocka_unit_test(test_bad_main_loop),
+        cmocka_unit_test(test_split_merge_paths),
+        cmocka_unit_test(test_split_merge_option),
         cmocka_unit_test(test_length_out_of_range),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
-#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [ncu] [anchor] [anchor-noflex]
+#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ncu] [anchor] [anchor-noflex]
 # Each step has its own time limit so that one slow step still leaves the others' logs.
 set -u
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out
@@ -22,6 +22,8 @@ for step in "$@"; do
     bench) timeout 300 $B/bin/attnbench --backend flex-cuda --preset all > "$OUT/attnbench.txt" 2>&1 ;;
     loops) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/main_loops.yaml --backend flex-cuda \
              --backend flex-cuda-mma --preset prefill > "$OUT/loops.txt" 2>&1 ;;
+    merge-ab) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/merge_ab.yaml --backend flex-cuda \
+           --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
     ncu) timeout 240 ncu --clock-control none --kernel-name regex:fc_attn_mma --launch-count 4 \
            --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
            --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
@@ -35,6 +37,6 @@ done
 [ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_mma|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
-for f in attnbench loops anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+for f in attnbench loops merge_ab anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
 [ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
 exit 0

@@ -11,11 +11,32 @@ as the torch numbers.  attnbench (host clock around run + synchronize) is report
 Each flex-cuda result is also compared with SDPA's on the same inputs (max |diff|), a check
 of the large shapes that the small matrix instances do not reach.
 
-usage: torch_anchor.py PLUGIN.so [--json OUT.json] [--only prefill|decode] [--no-flex]
+FlexAttention's decode (found 2026-11-25; see flex_block_mask below): compiled
+flex_attention takes its split-KV decoding kernel (torch/_inductor/kernel/flex/flex_decoding.py)
+for Tq < 128 with a power-of-two GQA ratio and a block mask of one head, but it splits the keys
+by the block mask.  Called with block_mask=None, it gets the default mask: ONE sparse block of
+2^30 keys and no "full" blocks, so TILE_KV = cdiv(1 * 2^30, SPLIT_KV) covers every key and
+split 0 does all the work: one CTA per (batch, kv head), 64 CTAs at B8 Hkv8 (856 GB/s
+measured) and 8 at B1 Hkv8 Tk131072 (125 GB/s).  MHA B8 H32 (256 CTAs, SPLIT_KV = 1) was
+unaffected (2624 vs the anchor's 2630).  The split by mask blocks seems to come from PyTorch
+PR 167935 (late 2025, "avoid unbalanced splitting", for vLLM's masks, which carry no full
+blocks); older templates split every call as cdiv(KV_LEN, SPLIT_KV).  How the earlier
+anchors were called is not recorded; they match a split call.  Users who decode with a KV
+cache pass a BlockMask
+(create_block_mask, 128-key blocks); with it the keys split as cdiv(Tk, SPLIT_KV), with
+SPLIT_KV = 2 * SMs // (B * Hkv): 4 splits at 8k, 32 at 128k (132 SMs).  So the script now
+builds a BlockMask for every causal shape, Tq = 1 included, once per shape outside the timed
+call.  At Tq = 1 the bottom-right causal mask hides no key, so the result is the same; the
+one query row is padded to a 128-row block, so its key blocks count as partial and pay one
+mask compare per score, nothing next to the K/V bytes.  --flex-decode-no-mask restores the
+old call (block_mask=None at Tq = 1).
+
+usage: torch_anchor.py PLUGIN.so [--json OUT.json] [--only prefill|decode] [--no-flex] [--flex-decode-no-mask]
 """
 import argparse
 import ctypes as C
 import json
+import logging
 import math
 import sys
 
@@ -126,6 +147,47 @@ class FlexCuda:
         return call
 
 
+class FlexPathLog(logging.Handler):
+    """Inductor's choice between the decoding kernel and the main flex_attention kernel: its
+    _use_flex_decoding logs "Use flex decoding True|False, ..." at DEBUG when it lowers a call
+    (torch/_inductor/kernel/flex/flex_decoding.py).  A compile served from a cache lowers
+    nothing, so no line is not a "False"."""
+
+    NAMES = ("torch._inductor.kernel.flex.flex_decoding", "torch._inductor.kernel.flex_decoding")
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seen = []
+        for name in self.NAMES:
+            lg = logging.getLogger(name)
+            lg.setLevel(logging.DEBUG)
+            lg.addHandler(self)
+
+    def emit(self, record):
+        msg = record.getMessage()
+        if msg.startswith("Use flex decoding"):
+            self.seen.append("flex_decoding" if msg.split(",")[0].split()[-1] == "True" else "flex_attention")
+
+    def since(self, start):
+        return "/".join(self.seen[start:]) or "not logged (cached compile?)"
+
+
+def flex_block_mask(create_block_mask, causal, tq, tk, no_decode_mask):
+    """The BlockMask of a shape, built once, outside the timed call, as users build it.
+    B = H = None: one mask for every batch and head, the shape the GQA decoding kernel
+    requires.  Bottom-right causal (SPEC.md); at Tq = 1 it hides nothing, and its only effect
+    is to give the decoding kernel 128-key blocks to split (see the module docstring).
+    Bidirectional shapes keep block_mask=None, as the anchors were measured.  The label says
+    how many partial and full key blocks the last query block visits."""
+    if not causal or (tq == 1 and no_decode_mask):
+        return None, "none (one default block of 2^30 keys)"
+    off = tk - tq
+    mask = create_block_mask(lambda bb, hh, qi, ki: ki <= qi + off, None, None, tq, tk, device="cuda")
+    partial = int(mask.kv_num_blocks[0, 0, -1])
+    full = int(mask.full_kv_num_blocks[0, 0, -1]) if mask.full_kv_num_blocks is not None else 0
+    return mask, f"create_block_mask {mask.BLOCK_SIZE[0]}x{mask.BLOCK_SIZE[1]}: {partial} partial + {full} full key blocks"
+
+
 def work(b, hq, hkv, tq, tk, d, causal):
     pairs = b * sum(min(tk, tk - tq + i + 1) for i in range(tq)) if causal else b * tq * tk
     flops = 2.0 * pairs * hq * (2 * d)
@@ -146,6 +208,8 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--only")
     ap.add_argument("--no-flex", action="store_true", help="skip torch FlexAttention (its compiles are slow)")
+    ap.add_argument("--flex-decode-no-mask", action="store_true",
+                    help="the earlier Flex decode call, block_mask=None at Tq = 1 (its keys are not split: see above)")
     args = ap.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -162,6 +226,7 @@ def main():
         torch._dynamo.config.recompile_limit = 64
         torch._dynamo.config.cache_size_limit = 64
         flex_compiled = torch.compile(flex_attention, dynamic=False)
+        flex_path = FlexPathLog()
 
     shapes = (PREFILL if args.only != "decode" else []) + (DECODE if args.only != "prefill" else [])
     results = []
@@ -195,12 +260,11 @@ def main():
                 row[name + "_error"] = str(e).splitlines()[0][:160]
         if flex_compiled is not None:
             try:
-                mask = None
-                if causal and tq > 1:
-                    off = tk - tq
-                    mask = create_block_mask(lambda bb, hh, qi, ki: ki <= qi + off, None, None, tq, tk, device="cuda")
+                mask, row["flex_mask"] = flex_block_mask(create_block_mask, causal, tq, tk, args.flex_decode_no_mask)
                 fn = lambda: flex_compiled(q, k, v, block_mask=mask, enable_gqa=gqa)
-                out = fn()
+                start = len(flex_path.seen)
+                out = fn()  # compiles: the lowering logs its kernel choice here
+                row["flex_path"] = flex_path.since(start)
                 if ref is None:
                     ref = out
                 row["flex"] = bench(fn)
@@ -235,6 +299,11 @@ def main():
         print(f"| {r['case']} ({'GB/s' if decode else 'TFLOP/s'}) | {cell('flex_cuda')} | {cell('sdpa_flash')} | "
               f"{cell('sdpa_cudnn')} | {cell('flex')} | {ratio('sdpa_flash')} | {ratio('sdpa_cudnn')} | {ratio('flex')} | "
               f"{diff if diff is not None else 'n/a'} |")
+    flex_rows = [r for r in results if r.get("flex_path")]
+    if flex_rows:
+        print("\nFlex kernel per case (inductor's choice; block mask given):")
+        for r in flex_rows:
+            print(f"- {r['case']}: {r['flex_path']}; block mask {r['flex_mask']}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
