@@ -232,6 +232,11 @@ __global__ void __launch_bounds__(32 * WM * WN, 1) fc_attn_mma(const fc_params p
         cls = cls_next;
         stage ^= 1;
     }
+    if (WN == 1 && fc_direct_store_ok(p)) { /* one stream, one split: no merge through shared memory */
+#pragma unroll
+        for (int u = 0; u < MT; ++u) fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + u * 16 + g, qc, o[u], m_run[u], l_run[u]);
+        return;
+    }
     fc_cp_async_wait<0>();
     __syncthreads(); /* the epilogue reuses the tile buffers */
 

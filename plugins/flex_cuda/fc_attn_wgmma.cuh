@@ -246,6 +246,10 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         fc_wg_wait<0>();
         hold_pv();
     }
+    if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
+        fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
+        return;
+    }
     fc_cp_async_wait<0>();
     __syncthreads(); /* the epilogue reuses the tile buffers */
 

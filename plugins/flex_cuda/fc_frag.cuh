@@ -93,11 +93,14 @@ __device__ inline void fc_frag_softmax(float (&s)[NT][4], float (&m_run)[2], flo
         alpha[r] = fc_exp2((m_run[r] - m_use[r]) * sm_scale);
         m_run[r] = m_new;
     }
+    /* (s - m) * scale as one FMA: s * scale - m * scale (FlashAttention's form; the
+     * difference is one rounding of m * scale, far below the 16-bit P it feeds). */
+    const float mb[2] = {m_use[0] * sm_scale, m_use[1] * sm_scale};
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            s[nt][e] = fc_exp2((s[nt][e] - m_use[e >> 1]) * sm_scale);
+            s[nt][e] = fc_exp2(fmaf(s[nt][e], sm_scale, -mb[e >> 1]));
             sum[e >> 1] += s[nt][e];
         }
     l_run[0] = l_run[0] * alpha[0] + sum[0];
@@ -149,6 +152,43 @@ __device__ inline void fc_frag_store(const fc_stream_state &st, int wn, int rl, 
         if (qc == 0) {
             st.m[wn * st.rows + row] = MODS ? m_run[r] : m_run[r] * scale;
             st.l[wn * st.rows + row] = l;
+        }
+    }
+}
+
+/* The direct end of a one-split, one-stream block: normalises a warp's rows rl, rl + 8 of the
+ * block in registers and stores O (two values, 4 bytes, per store) and LSE, with no trip
+ * through shared memory and no index arithmetic per element.  The caller checks
+ * fc_direct_store_ok().  Empty rows (nothing visible) and padding rows (i >= q_len) get O = 0
+ * and LSE = -inf, as in fc_epilogue. */
+__device__ inline bool fc_direct_store_ok(const fc_params &p) {
+    return p.splits == 1 && p.os[3] == 1 && p.os[2] % 2 == 0 && p.os[1] % 2 == 0 && p.os[0] % 2 == 0 &&
+           (reinterpret_cast<uintptr_t>(p.o) & 3) == 0;
+}
+
+template <class T, int DT, bool MODS>
+__device__ inline void fc_frag_finish(const fc_params &p, const fc_batch &bt, int head_block, int r, int qc,
+                                      const float (&o)[DT][4], const float (&m_run)[2], const float (&l_run)[2]) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float l = l_run[h];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        int i, hq;
+        const bool valid = fc_row_coords(p, bt, head_block, r + 8 * h, i, hq);
+        if (r + 8 * h >= p.pack * p.Tq) continue; /* not a row of the problem */
+        const bool empty = !valid || !(l > 0.0f); /* padding rows (i >= q_len) too */
+        const float inv = empty ? 0.0f : 1.0f / l;
+        if (p.lse && qc == 0) {
+            const float m = MODS ? m_run[h] : m_run[h] * p.scale;
+            p.lse[bt.b * p.lses[0] + hq * p.lses[1] + i * p.lses[2]] = empty ? -INFINITY : m + logf(l);
+        }
+        T *orow = static_cast<T *>(p.o) + bt.b * p.os[0] + hq * p.os[1] + (int64_t)i * p.os[2];
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt) {
+            const int e = dt * 8 + 2 * qc; /* Dv is a multiple of 8: both or neither column is real */
+            if (e < p.Dv)
+                *reinterpret_cast<uint32_t *>(orow + e) = fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
         }
     }
 }
