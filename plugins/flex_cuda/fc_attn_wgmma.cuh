@@ -7,11 +7,14 @@
  *     from shared memory through matrix descriptors, P from registers, V from shared memory
  *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
  *   - tiles sit in shared memory in the 128-byte swizzled layout wgmma reads without bank
- *     conflicts (fc_wgmma_ptx.cuh), filled by cp.async three stages deep;
+ *     conflicts (fc_wgmma_ptx.cuh), filled by cp.async three stages deep, handed over through
+ *     mbarriers (no block-wide barrier per tile);
  *   - intra-warpgroup overlap (FlashAttention-3's): S of tile k is issued together with
  *     O += P V of tile k - 1, and the softmax of tile k runs while that product is still on
  *     the tensor cores.  O is rescaled by tile k's alpha once P(k-1) V(k-1) has landed; three
- *     stages hold the pending V, the current tile and the one being loaded.
+ *     stages hold the pending V, the current tile and the one being loaded;
+ *   - ping-pong between the warpgroups (FlashAttention-3's): they take turns at the tensor
+ *     cores, so that one's softmax overlaps the other's products.
  *
  * Both warpgroups compute every key tile the block visits (see the loop for why); a warp's 16
  * rows decide alone whether a tile is full for them. */
@@ -38,8 +41,11 @@ struct fc_wgmma_cfg {
     static constexpr size_t MAIN_BYTES = Q_BYTES + 2 * STAGES * TILE_BYTES; /* Q, then K0 V0 K1 V1 K2 V2 */
     static constexpr int OSTRIDE = DP + 4;
     static constexpr size_t EPI_BYTES = (size_t)BM * OSTRIDE * 4 + 3 * (size_t)BM * 4;
+    /* After the tiles (and the epilogue's use of them): 2 x STAGES mbarriers, 2 ints of scratch. */
+    static constexpr size_t BODY_BYTES = MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES;
+    static constexpr size_t AUX_BYTES = 2 * STAGES * 8 + 16;
     /* + 1024: the tiles need 1024-byte alignment, the dynamic buffer guarantees 16. */
-    static constexpr size_t SMEM = (MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES) + 16 + 1024;
+    static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
 template <class T, int DP, int BN, bool MODS>
@@ -58,7 +64,17 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
 
     const uint32_t q_addr = fc_smem_addr(smem);
     const uint32_t kv_addr = q_addr + (uint32_t)C::Q_BYTES; /* stage s: K at + 2s tiles, V after it */
-    int *scratch = reinterpret_cast<int *>(smem + C::SMEM - 1024 - 16); /* past the tiles and the epilogue */
+    uint64_t *full_bar = reinterpret_cast<uint64_t *>(smem + C::BODY_BYTES), *empty_bar = full_bar + C::STAGES;
+    int *scratch = reinterpret_cast<int *>(empty_bar + C::STAGES);
+    /* Stage handshakes instead of a block barrier per tile, so that the two warpgroups need
+     * not run in step: full[s] completes when every thread's copies into stage s have landed
+     * (cp.async arrivals), empty[s] when every thread is done reading it. */
+    if (threadIdx.x == 0)
+        for (int st = 0; st < C::STAGES; ++st) {
+            fc_mbar_init(&full_bar[st], C::THREADS);
+            fc_mbar_init(&empty_bar[st], C::THREADS);
+        }
+    __syncthreads();
 
     const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int hb = blockIdx.y;
@@ -148,8 +164,10 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
 
     int cls;
     int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-    if (t < walker.t_end) load_kv(0, t);
-    fc_cp_async_commit();
+    if (t < walker.t_end) {
+        load_kv(0, t);
+        fc_mbar_arrive_cp_async(&full_bar[0]); /* Q's copies, issued before, count with tile 0 */
+    }
 
     /* P of the previous iteration's tile, waiting for its product with that tile's V. */
     uint32_t pa[BN / 16][4];
@@ -167,17 +185,19 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
     };
 
-    /* Start of iteration k: tile k (the only copy group in flight) is waited for and made
-     * visible to wgmma; the barrier also means every thread is past iteration k - 1, so the
-     * stage of tile k - 2 (read by iteration k - 1's P V) is free for tile k + 1's copies. */
+    /* Iteration k's tile k (stage k % STAGES, its (k / STAGES)-th use) must have landed; then
+     * tile k + 1 is copied into the stage of tile k - 2 once every thread has released that. */
     int cls_next, t_next;
     auto next_tile = [&](int k) {
-        fc_cp_async_wait<0>();
-        fc_fence_proxy_async();
-        __syncthreads();
+        fc_mbar_wait(&full_bar[k % C::STAGES], (k / C::STAGES) & 1);
+        fc_fence_proxy_async(); /* the landed copies, visible to wgmma */
         t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
-        if (t_next < walker.t_end) load_kv((k + 1) % C::STAGES, t_next);
-        fc_cp_async_commit();
+        if (t_next < walker.t_end) {
+            const int st = (k + 1) % C::STAGES;
+            if (k >= 2) fc_mbar_wait(&empty_bar[st], ((k - 2) / C::STAGES) & 1);
+            load_kv(st, t_next);
+            fc_mbar_arrive_cp_async(&full_bar[st]);
+        }
     };
     auto issue_s = [&](float (&s)[C::NT][4], int stage) {
 #pragma unroll
@@ -202,6 +222,14 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
     };
 
+    /* Ping-pong (FlashAttention-3's warpgroup scheduling): the warpgroups take turns to issue
+     * their products, so that one's softmax runs while the other's products use the tensor
+     * cores.  Named barrier 1 + w is warpgroup w's turn; the other warpgroup opens it after
+     * issuing.  Warpgroup 0 goes first; the turns alternate strictly, so no barrier ever
+     * collects a second arrival before its sync. */
+    const int my_turn = 1 + wg, their_turn = 2 - wg;
+    if (wg == 1) fc_named_arrive(1, C::THREADS);
+
     /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
      * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
      * tile is peeled off and the loop body is straight-line; the loop only decides whether
@@ -211,8 +239,10 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         next_tile(0);
         {
             float s[C::NT][4], alpha[2];
+            fc_named_sync(my_turn, C::THREADS);
             fc_wg_fence();
             issue_s(s, 0);
+            fc_named_arrive(their_turn, C::THREADS);
             fc_wg_wait<0>();
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha); /* o is still 0: no rescale */
@@ -226,14 +256,17 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
             next_tile(k);
             float s[C::NT][4], alpha[2];
             hold_pv();
+            fc_named_sync(my_turn, C::THREADS);
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
+            fc_named_arrive(their_turn, C::THREADS);
             fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha);
             fc_wg_wait<0>();
             hold_pv();
+            fc_mbar_arrive(&empty_bar[pend_stage]); /* tile k - 1 is read: its V by this P V */
             fc_frag_rescale<C::DT, false>(o, alpha);
             make_p(s);
             pend_stage = stage;
@@ -246,12 +279,15 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         fc_wg_wait<0>();
         hold_pv();
     }
+    /* Warpgroup 1 opened warpgroup 0's turn once more than warpgroup 0 took it (the first one). */
+    if (wg == 0) fc_named_sync(1, C::THREADS);
+
+    fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
     if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
         fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
         return;
     }
-    fc_cp_async_wait<0>();
-    __syncthreads(); /* the epilogue reuses the tile buffers */
+    __syncthreads(); /* the epilogue reuses the tile buffers: every copy landed and was read */
 
     fc_stream_state st;
     st.streams = 1;

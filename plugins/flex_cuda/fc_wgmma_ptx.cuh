@@ -58,6 +58,36 @@ __device__ inline void fc_wg_hold(float (&d)[N8][4]) {
         for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[i][e])::"memory");
 }
 
+/* mbarriers in shared memory (8 bytes each). */
+__device__ inline void fc_mbar_init(uint64_t *bar, int count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(fc_smem_addr(bar)), "r"(count) : "memory");
+}
+__device__ inline void fc_mbar_arrive(uint64_t *bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(fc_smem_addr(bar)) : "memory");
+}
+/* Arrives once every cp.async this thread issued so far has landed (the arrival is one of
+ * the count given at init: .noinc). */
+__device__ inline void fc_mbar_arrive_cp_async(uint64_t *bar) {
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(fc_smem_addr(bar)) : "memory");
+}
+/* Waits for the completion of the phase with the given parity. */
+__device__ inline void fc_mbar_wait(uint64_t *bar, int parity) {
+    asm volatile(
+        "{\n.reg .pred done;\nFC_MBAR_WAIT:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+        "@!done bra FC_MBAR_WAIT;\n}\n" ::"r"(fc_smem_addr(bar)),
+        "r"(parity)
+        : "memory");
+}
+
+/* Named barriers (id 0 is __syncthreads'): sync waits for `count` arrivals, arrive does not wait. */
+__device__ inline void fc_named_sync(int id, int count) {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+__device__ inline void fc_named_arrive(int id, int count) {
+    asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+
 /* The same for an A fragment in registers, which wgmma reads asynchronously too. */
 __device__ inline void fc_wg_hold_regs(uint32_t (&a)[4]) {
 #pragma unroll
