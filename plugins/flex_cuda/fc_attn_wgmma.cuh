@@ -148,18 +148,17 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
      * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
      * apart).  Within a 64-column panel a 16-wide k step moves the start by 32 bytes: the
      * hardware applies the swizzle to the final address. */
-    auto q_desc = [&](int ks) {
-        return fc_wg_desc(q_addr + (ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES +
-                              (ks % 4) * 32,
-                          0, 1024);
-    };
+    const uint64_t q_desc0 = fc_wg_desc(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0, 1024);
+    const uint64_t k_desc0 = fc_wg_desc(kv_addr, 0, 1024);
+    const uint64_t v_desc0 = fc_wg_desc(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES, 1024);
+    /* The address field holds (address >> 4) in 14 bits; shared addresses stay below 2^18, so
+     * adding an offset >> 4 to a base descriptor never carries into the other fields. */
+    auto q_desc = [&](int ks) { return q_desc0 + (uint64_t)(((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4); };
     auto k_desc = [&](int stage, int ks) {
-        return fc_wg_desc(kv_addr + stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32,
-                          0, 1024);
+        return k_desc0 + (uint64_t)((stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4);
     };
     auto v_desc = [&](int stage, int kk) {
-        return fc_wg_desc(kv_addr + (stage * 2 + 1) * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES,
-                          BN * FC_WG_PANEL_ROW_BYTES, 1024);
+        return v_desc0 + (uint64_t)((stage * 2 * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4);
     };
 
     int cls;
