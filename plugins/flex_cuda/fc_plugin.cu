@@ -367,8 +367,8 @@ static const attn_plugin_api fc_api = {
     ATTN_ABI_VERSION,
     "flex-cuda",
     FC_VERSION,
-    "CUDA attention: FlashAttention-2-style tensor-core prefill with block-sparse tile skipping, split-KV decode "
-    "with GQA packing, an exact float32 path",
+    "CUDA attention: tensor-core prefill with block-sparse tile skipping (Hopper wgmma with warpgroup ping-pong, "
+    "mma.sync elsewhere), split-KV decode with GQA packing, an exact float32 path",
     fc_create,
     fc_destroy,
     fc_device_of,

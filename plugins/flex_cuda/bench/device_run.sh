@@ -24,7 +24,7 @@ for step in "$@"; do
              --backend flex-cuda-mma --preset prefill > "$OUT/loops.txt" 2>&1 ;;
     merge-ab) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/merge_ab.yaml --backend flex-cuda \
            --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
-    ncu) timeout 240 ncu --clock-control none --kernel-name regex:fc_attn_mma --launch-count 4 \
+    ncu) timeout 240 ncu --clock-control none --kernel-name regex:fc_attn_ --launch-count 4 \
            --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
            --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
            $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_shapes.yaml --warmup 0 --repeats 1 \
@@ -34,7 +34,7 @@ for step in "$@"; do
   esac
   echo "== $step rc=$? $(( $(date +%s) - start ))s"
 done
-[ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_mma|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
+[ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
 for f in attnbench loops merge_ab anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
