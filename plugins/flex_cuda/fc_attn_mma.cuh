@@ -19,6 +19,7 @@
 
 #include <type_traits>
 
+#include "fc_block.cuh"
 #include "fc_epilogue.cuh"
 #include "fc_frag.cuh"
 #include "fc_mask.cuh"
@@ -63,27 +64,12 @@ __global__ void __launch_bounds__(32 * WM * WN, 1) fc_attn_mma(const fc_params p
     T *kv = reinterpret_cast<T *>(smem + C::Q_BYTES) + (size_t)wn * 4 * C::TILE_ELEMS;
     int *scratch = reinterpret_cast<int *>(smem + C::SMEM - 16);
 
-    /* Heaviest query tiles first under causality: they have the most key tiles. */
-    const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
-    const int hb = blockIdx.y;
-    const int b = blockIdx.z / p.splits, split = blockIdx.z % p.splits;
-    const int r0 = mtile * C::BM;
     const int wr0 = wm * C::WROWS; /* this warp's first row in the block */
-    const fc_batch bt = fc_load_batch(p, b);
-    const int hkv = (hb * p.pack) / p.group;
-    const int key_begin = split * p.split_keys;
-    const int key_end = p.Tk - key_begin < p.split_keys ? p.Tk : key_begin + p.split_keys;
-
-    /* Q tile, zero-filled outside the valid rows and beyond D. */
-    {
-        const T *q = static_cast<const T *>(p.q);
-        for (int idx = threadIdx.x; idx < C::BM * C::CHUNKS; idx += C::THREADS) {
-            int rl = idx / C::CHUNKS, ch = idx - rl * C::CHUNKS, i, hq;
-            bool ok = fc_row_coords(p, bt, hb, r0 + rl, i, hq) && ch * 8 < p.D;
-            const T *src = ok ? q + b * p.qs[0] + hq * p.qs[1] + (int64_t)i * p.qs[2] + ch * 8 : q;
-            fc_cp_async16(Qs + rl * C::LD + ch * 8, src, ok);
-        }
-    }
+    const fc_block blk = fc_block_at(p, C::BM);
+    const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
+    const int key_begin = blk.key_begin, key_end = blk.key_end;
+    const fc_batch bt = blk.bt;
+    fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return Qs + rl * C::LD + ch * 8; });
 
     const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
     const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];

@@ -21,6 +21,7 @@
 #ifndef FC_ATTN_WGMMA_CUH
 #define FC_ATTN_WGMMA_CUH
 
+#include "fc_block.cuh"
 #include "fc_epilogue.cuh"
 #include "fc_frag.cuh"
 #include "fc_mask.cuh"
@@ -76,25 +77,11 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         }
     __syncthreads();
 
-    const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
-    const int hb = blockIdx.y;
-    const int b = blockIdx.z / p.splits, split = blockIdx.z % p.splits;
-    const int r0 = mtile * C::BM;
-    const fc_batch bt = fc_load_batch(p, b);
-    const int hkv = (hb * p.pack) / p.group;
-    const int key_begin = split * p.split_keys;
-    const int key_end = p.Tk - key_begin < p.split_keys ? p.Tk : key_begin + p.split_keys;
-
-    /* Q tile, swizzled, zero-filled outside the valid rows and beyond D. */
-    {
-        const T *q = static_cast<const T *>(p.q);
-        for (int idx = threadIdx.x; idx < C::BM * C::CHUNKS; idx += C::THREADS) {
-            int rl = idx / C::CHUNKS, ch = idx - rl * C::CHUNKS, i, hq;
-            bool ok = fc_row_coords(p, bt, hb, r0 + rl, i, hq) && ch * 8 < p.D;
-            const T *src = ok ? q + b * p.qs[0] + hq * p.qs[1] + (int64_t)i * p.qs[2] + ch * 8 : q;
-            fc_cp_async16(smem + fc_swz_offset(rl, ch, C::BM), src, ok);
-        }
-    }
+    const fc_block blk = fc_block_at(p, C::BM);
+    const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
+    const int key_begin = blk.key_begin, key_end = blk.key_end;
+    const fc_batch bt = blk.bt;
+    fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
 
     /* K/V tile copies: thread copies 16-byte column ch0 of rows kr0, kr0 + R, ...; every such
      * row has the same row % 8, so the swizzled destination advances by a constant. */
