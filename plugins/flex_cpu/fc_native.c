@@ -1,0 +1,255 @@
+#include "fc_native.h"
+
+#include <string.h>
+
+#include "fc_plan.h"
+#include "fc_vec.h"
+
+/* Rows of K ahead of the one being read that are prefetched: 16 rows of 512 bytes keep
+ * 8 KiB in flight per thread, about what one core needs to cover DRAM latency at its
+ * share of the bandwidth (~100 ns x 10-20 GB/s = 1-2 KiB, several times over). */
+#define FC_PF_AHEAD 16
+
+/* The loops over a block's rows and keys are fully unrolled (GCC unroll pragmas: -O2 does
+ * not unroll), so that the accumulators live in vector registers, not on the stack. */
+
+/* Keys per iteration: QK keeps 4 rows x 4 keys of dot products (16 vector accumulators,
+ * reduced together); PV adds 8 keys' V rows into each output vector loaded. */
+#define QK_KEYS 4
+#define QK_ROWS 4
+#define PV_KEYS 8
+#define PV_ROWS 4
+
+/* 16 elements of dtype at p as float32: bfloat16 is the high half of a float32, float16 is
+ * rebased (exponent + 112, which the multiplication by 2^112 does for normal and subnormal
+ * values alike), with infinities and NaNs moved to float32's top exponent. */
+FC_INLINE v16f load16(const char *p, int32_t dtype) {
+    if (dtype == FC_DT_F32) return vload((const float *)p);
+    v16h h;
+    memcpy(&h, p, sizeof h);
+    v16i u = __builtin_convertvector(h, v16i); /* uint16 -> int32: zero-extended */
+    if (dtype == FC_DT_BF16) return (v16f)(u << 16);
+    v16i em = (u & 0x7fff) << 13, sign = (u & 0x8000) << 16;
+    v16f f = (v16f)em * 0x1p112f;
+    v16i special = em >= (0x7c00 << 13);
+    v16i bits = (special & (em | 0x7f800000)) | (~special & (v16i)f);
+    return (v16f)(bits | sign);
+}
+
+/* The first `count` (< 16) elements, the rest zero: a row's last partial vector.  Reading
+ * whole vectors past the row's end could leave the tensor. */
+FC_INLINE v16f load_part(const char *p, int32_t dtype, int64_t count) {
+    char buf[64] = {0};
+    memcpy(buf, p, (size_t)(count * (dtype == FC_DT_F32 ? 4 : 2)));
+    return load16(buf, dtype);
+}
+
+FC_INLINE const char *row_at(const fc_native_rows *r, int64_t j) {
+    return r->base + j * r->ld * (r->dtype == FC_DT_F32 ? 4 : 2);
+}
+
+FC_INLINE void prefetch_row(const char *p, int64_t bytes) {
+    for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+}
+
+/* lane l of the result = the sum of x[l]'s lanes: the butterfly of fc_io.c's 16x16
+ * transpose, with an add at each stage (15 two-source permutes and adds for 16 sums). */
+FC_INLINE v16f reduce16(v16f x[16]) {
+    static const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    static const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    static const v16i lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+    static const v16i hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+    static const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+    static const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+    static const v16i lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+    static const v16i hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 8; ++i) x[i] = __builtin_shuffle(x[i], x[i + 8], lo8) + __builtin_shuffle(x[i], x[i + 8], hi8);
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 4; ++i) x[i] = __builtin_shuffle(x[i], x[i + 4], lo4) + __builtin_shuffle(x[i], x[i + 4], hi4);
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 2; ++i) x[i] = __builtin_shuffle(x[i], x[i + 2], lo2) + __builtin_shuffle(x[i], x[i + 2], hi2);
+    return __builtin_shuffle(x[0], x[1], lo1) + __builtin_shuffle(x[0], x[1], hi1);
+}
+
+FC_INLINE void qk_fma(v16f acc[QK_ROWS * QK_KEYS], const float *q, int64_t ldq, const v16f kv[QK_KEYS], const int RN) {
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < RN; ++r) {
+        v16f qv = vload(q + r * ldq);
+        _Pragma("GCC unroll 16")
+        for (int k = 0; k < QK_KEYS; ++k) acc[r * QK_KEYS + k] += qv * kv[k];
+    }
+}
+
+/* S for RN (<= QK_ROWS, a constant: the loops unroll) rows from q (stride ldq) and
+ * QK_KEYS key rows kr[], over D: accumulators acc[r * QK_KEYS + k], reduced at the end to
+ * lane r * QK_KEYS + k (lanes of missing rows are zero).  Keys past the real ones are
+ * repeats of the last; their sums are not stored. */
+FC_INLINE v16f qk_block(const float *q, int64_t ldq, const char *kr[QK_KEYS], int64_t D, int32_t dtype, const int RN) {
+    v16f acc[QK_ROWS * QK_KEYS];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < QK_ROWS * QK_KEYS; ++i) acc[i] = vsplat(0.0f);
+    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2;
+    v16f kv[QK_KEYS];
+    int64_t d = 0;
+    for (; d + 16 <= D; d += 16) {
+        _Pragma("GCC unroll 16")
+        for (int k = 0; k < QK_KEYS; ++k) kv[k] = load16(kr[k] + d * esz, dtype);
+        qk_fma(acc, q + d, ldq, kv, RN);
+    }
+    if (d < D) { /* Q's pad is zero; K's tail is loaded as zeros */
+        _Pragma("GCC unroll 16")
+        for (int k = 0; k < QK_KEYS; ++k) kv[k] = load_part(kr[k] + d * esz, dtype, D - d);
+        qk_fma(acc, q + d, ldq, kv, RN);
+    }
+    return reduce16(acc);
+}
+
+FC_INLINE void qk_store(const float *q, int64_t ldq, const char *kr[QK_KEYS], int64_t D, int32_t dtype, const int RN,
+                        int64_t kn, float *s, int64_t lds) {
+    float sums[QK_ROWS * QK_KEYS];
+    vstore(sums, qk_block(q, ldq, kr, D, dtype, RN));
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < RN; ++r)
+        for (int64_t c = 0; c < kn; ++c) s[r * lds + c] = sums[r * QK_KEYS + c];
+}
+
+FC_INLINE void qk_body(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
+                       int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
+    const int64_t ldq = fc_native_q_ld(D), k_bytes = D * (dtype == FC_DT_F32 ? 4 : 2);
+    for (int64_t j = 0; j < nk; j += QK_KEYS) {
+        const char *kr[QK_KEYS];
+        _Pragma("GCC unroll 16")
+        for (int c = 0; c < QK_KEYS; ++c) {
+            kr[c] = row_at(k, j + c < nk ? j + c : nk - 1);
+            if (j + c + FC_PF_AHEAD < nk) prefetch_row(row_at(k, j + c + FC_PF_AHEAD), k_bytes);
+            if (pf && j + c < pf_rows) prefetch_row(row_at(pf, j + c), pf_row_bytes);
+        }
+        const int64_t kn = nk - j < QK_KEYS ? nk - j : QK_KEYS;
+        int64_t r0 = 0;
+        for (; r0 + QK_ROWS <= m; r0 += QK_ROWS)
+            qk_store(q + r0 * ldq, ldq, kr, D, dtype, QK_ROWS, kn, s + r0 * lds + j, lds);
+        switch (m - r0) { /* constant row counts, so that each unrolls */
+        case 3: qk_store(q + r0 * ldq, ldq, kr, D, dtype, 3, kn, s + r0 * lds + j, lds); break;
+        case 2: qk_store(q + r0 * ldq, ldq, kr, D, dtype, 2, kn, s + r0 * lds + j, lds); break;
+        case 1: qk_store(q + r0 * ldq, ldq, kr, D, dtype, 1, kn, s + r0 * lds + j, lds); break;
+        default: break;
+        }
+    }
+}
+
+FC_CLONES static void qk_f32(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
+                             int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    qk_body(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes, FC_DT_F32);
+}
+FC_CLONES static void qk_bf16(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
+                              int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    qk_body(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes, FC_DT_BF16);
+}
+FC_CLONES static void qk_f16(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
+                             int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    qk_body(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes, FC_DT_F16);
+}
+
+void fc_native_qk(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s, int64_t lds,
+                  const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    if (k->dtype == FC_DT_F32)
+        qk_f32(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
+    else if (k->dtype == FC_DT_BF16)
+        qk_bf16(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
+    else
+        qk_f16(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
+}
+
+/* O's columns [e, e + 16) of RN rows (RN a constant: the loops unroll) += P . V over KN keys
+ * (KN a constant, or 1 for the tail).  `width` < 16 on the last partial vector of a row. */
+FC_INLINE void pv_block(const float *p, int64_t ldp, const char *vr[PV_KEYS], int kn, float *o, int64_t Dv,
+                        int64_t e, int64_t width, int32_t dtype, const int RN) {
+    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2;
+    v16f acc[PV_ROWS];
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < RN; ++r) {
+        if (width == 16) {
+            acc[r] = vload(o + r * Dv + e);
+        } else {
+            float buf[16] = {0};
+            memcpy(buf, o + r * Dv + e, (size_t)width * 4);
+            acc[r] = vload(buf);
+        }
+    }
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < kn; ++c) {
+        v16f v = width == 16 ? load16(vr[c] + e * esz, dtype) : load_part(vr[c] + e * esz, dtype, width);
+        _Pragma("GCC unroll 16")
+        for (int r = 0; r < RN; ++r) acc[r] += p[r * ldp + c] * v;
+    }
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < RN; ++r) {
+        if (width == 16) {
+            vstore(o + r * Dv + e, acc[r]);
+        } else {
+            float buf[16];
+            vstore(buf, acc[r]);
+            memcpy(o + r * Dv + e, buf, (size_t)width * 4);
+        }
+    }
+}
+
+FC_INLINE void pv_rows(const float *p, int64_t ldp, int64_t m, const char *vr[PV_KEYS], int kn, float *o, int64_t Dv,
+                       int32_t dtype) {
+    for (int64_t e = 0; e < Dv; e += 16) {
+        const int64_t width = Dv - e < 16 ? Dv - e : 16;
+        int64_t r0 = 0;
+        for (; r0 + PV_ROWS <= m; r0 += PV_ROWS)
+            pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, PV_ROWS);
+        switch (m - r0) { /* constant row counts, so that each unrolls */
+        case 3: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 3); break;
+        case 2: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 2); break;
+        case 1: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 1); break;
+        default: break;
+        }
+    }
+}
+
+FC_INLINE void pv_body(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv,
+                       float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
+    const int64_t v_bytes = Dv * (dtype == FC_DT_F32 ? 4 : 2);
+    int64_t j = 0;
+    for (; j < nk; j += PV_KEYS) {
+        const int kn = nk - j < PV_KEYS ? (int)(nk - j) : PV_KEYS;
+        const char *vr[PV_KEYS];
+        _Pragma("GCC unroll 16")
+        for (int c = 0; c < PV_KEYS; ++c) {
+            vr[c] = row_at(v, j + c < nk ? j + c : nk - 1);
+            if (j + c + FC_PF_AHEAD < nk) prefetch_row(row_at(v, j + c + FC_PF_AHEAD), v_bytes);
+            if (pf && j + c < pf_rows) prefetch_row(row_at(pf, j + c), pf_row_bytes);
+        }
+        if (kn == PV_KEYS)
+            pv_rows(p + j, ldp, m, vr, PV_KEYS, o, Dv, dtype);
+        else
+            pv_rows(p + j, ldp, m, vr, kn, o, Dv, dtype);
+    }
+}
+
+FC_CLONES static void pv_f32(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv,
+                             float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    pv_body(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes, FC_DT_F32);
+}
+FC_CLONES static void pv_bf16(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv,
+                              float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    pv_body(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes, FC_DT_BF16);
+}
+FC_CLONES static void pv_f16(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv,
+                             float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    pv_body(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes, FC_DT_F16);
+}
+
+void fc_native_pv(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv, float *o,
+                  const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    if (v->dtype == FC_DT_F32)
+        pv_f32(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
+    else if (v->dtype == FC_DT_BF16)
+        pv_bf16(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
+    else
+        pv_f16(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
+}
