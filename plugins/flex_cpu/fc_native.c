@@ -5,20 +5,21 @@
 #include "fc_plan.h"
 #include "fc_vec.h"
 
-/* Rows of K ahead of the one being read that are prefetched: 16 rows of 512 bytes keep
- * 8 KiB in flight per thread, about what one core needs to cover DRAM latency at its
- * share of the bandwidth (~100 ns x 10-20 GB/s = 1-2 KiB, several times over). */
-#define FC_PF_AHEAD 16
+/* Prefetching: the two streams alternate, so each phase prefetches the other's rows: Q.K^T
+ * the tile's V rows (row j with K's row j), P.V the next tile's K rows.  Both streams are
+ * then in flight during each phase.  A stream's own rows are left to the hardware
+ * prefetcher: prefetching them 8-64 rows ahead as well measured slower (more instructions,
+ * no more bandwidth). */
 
 /* The loops over a block's rows and keys are fully unrolled (GCC unroll pragmas: -O2 does
  * not unroll), so that the accumulators live in vector registers, not on the stack. */
 
-/* Keys per iteration: QK keeps 4 rows x 4 keys of dot products (16 vector accumulators,
- * reduced together); PV adds 8 keys' V rows into each output vector loaded. */
+/* Register blocks: QK keeps 4 rows x 4 keys of dot products (16 vector accumulators,
+ * reduced together); PV keeps 4 rows x 4 vectors (64 columns) of O over a tile's keys. */
 #define QK_KEYS 4
 #define QK_ROWS 4
-#define PV_KEYS 8
 #define PV_ROWS 4
+#define PV_VECS 4
 
 /* 16 elements of dtype at p as float32: bfloat16 is the high half of a float32, float16 is
  * rebased (exponent + 112, which the multiplication by 2^112 does for normal and subnormal
@@ -110,19 +111,17 @@ FC_INLINE void qk_store(const float *q, int64_t ldq, const char *kr[QK_KEYS], in
     float sums[QK_ROWS * QK_KEYS];
     vstore(sums, qk_block(q, ldq, kr, D, dtype, RN));
     _Pragma("GCC unroll 16")
-    for (int r = 0; r < RN; ++r)
-        for (int64_t c = 0; c < kn; ++c) s[r * lds + c] = sums[r * QK_KEYS + c];
+    for (int r = 0; r < RN; ++r) memcpy(s + r * lds, sums + r * QK_KEYS, (size_t)kn * sizeof(float));
 }
 
 FC_INLINE void qk_body(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
                        int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
-    const int64_t ldq = fc_native_q_ld(D), k_bytes = D * (dtype == FC_DT_F32 ? 4 : 2);
+    const int64_t ldq = fc_native_q_ld(D);
     for (int64_t j = 0; j < nk; j += QK_KEYS) {
         const char *kr[QK_KEYS];
         _Pragma("GCC unroll 16")
         for (int c = 0; c < QK_KEYS; ++c) {
             kr[c] = row_at(k, j + c < nk ? j + c : nk - 1);
-            if (j + c + FC_PF_AHEAD < nk) prefetch_row(row_at(k, j + c + FC_PF_AHEAD), k_bytes);
             if (pf && j + c < pf_rows) prefetch_row(row_at(pf, j + c), pf_row_bytes);
         }
         const int64_t kn = nk - j < QK_KEYS ? nk - j : QK_KEYS;
@@ -161,73 +160,77 @@ void fc_native_qk(const float *q, int64_t m, int64_t D, const fc_native_rows *k,
         qk_f16(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
 }
 
-/* O's columns [e, e + 16) of RN rows (RN a constant: the loops unroll) += P . V over KN keys
- * (KN a constant, or 1 for the tail).  `width` < 16 on the last partial vector of a row. */
-FC_INLINE void pv_block(const float *p, int64_t ldp, const char *vr[PV_KEYS], int kn, float *o, int64_t Dv,
-                        int64_t e, int64_t width, int32_t dtype, const int RN) {
-    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2;
-    v16f acc[PV_ROWS];
+/* O[r][e0, e0 + 16 * CW) of RN rows += P[r][j] * V[j][e0, ...) over the keys j < nk, RN
+ * and CW constants (the loops unroll): the RN x CW output vectors stay in registers over
+ * all the tile's keys, so O is read and written once per tile and each loaded V vector
+ * serves every row.  The first pass over the keys also prefetches the next stream (pf). */
+FC_INLINE void pv_chunk(const float *p, int64_t ldp, int64_t nk, const fc_native_rows *v, float *o, int64_t Dv,
+                        int64_t e0, int32_t dtype, const int RN, const int CW, const fc_native_rows *pf,
+                        int64_t pf_rows, int64_t pf_row_bytes) {
+    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2, vld = v->ld * esz;
+    v16f acc[PV_ROWS][PV_VECS];
     _Pragma("GCC unroll 16")
     for (int r = 0; r < RN; ++r) {
-        if (width == 16) {
-            acc[r] = vload(o + r * Dv + e);
-        } else {
-            float buf[16] = {0};
-            memcpy(buf, o + r * Dv + e, (size_t)width * 4);
-            acc[r] = vload(buf);
-        }
-    }
-    _Pragma("GCC unroll 16")
-    for (int c = 0; c < kn; ++c) {
-        v16f v = width == 16 ? load16(vr[c] + e * esz, dtype) : load_part(vr[c] + e * esz, dtype, width);
         _Pragma("GCC unroll 16")
-        for (int r = 0; r < RN; ++r) acc[r] += p[r * ldp + c] * v;
+        for (int w = 0; w < CW; ++w) acc[r][w] = vload(o + r * Dv + e0 + 16 * w);
+    }
+    const char *vp = v->base + e0 * esz;
+    for (int64_t j = 0; j < nk; ++j, vp += vld) {
+        if (pf && j < pf_rows) prefetch_row(row_at(pf, j), pf_row_bytes);
+        v16f vv[PV_VECS];
+        _Pragma("GCC unroll 16")
+        for (int w = 0; w < CW; ++w) vv[w] = load16(vp + 16 * w * esz, dtype);
+        _Pragma("GCC unroll 16")
+        for (int r = 0; r < RN; ++r) {
+            const v16f pr = vsplat(p[r * ldp + j]);
+            _Pragma("GCC unroll 16")
+            for (int w = 0; w < CW; ++w) acc[r][w] += pr * vv[w];
+        }
     }
     _Pragma("GCC unroll 16")
     for (int r = 0; r < RN; ++r) {
-        if (width == 16) {
-            vstore(o + r * Dv + e, acc[r]);
-        } else {
-            float buf[16];
-            vstore(buf, acc[r]);
-            memcpy(o + r * Dv + e, buf, (size_t)width * 4);
-        }
+        _Pragma("GCC unroll 16")
+        for (int w = 0; w < CW; ++w) vstore(o + r * Dv + e0 + 16 * w, acc[r][w]);
     }
 }
 
-FC_INLINE void pv_rows(const float *p, int64_t ldp, int64_t m, const char *vr[PV_KEYS], int kn, float *o, int64_t Dv,
-                       int32_t dtype) {
-    for (int64_t e = 0; e < Dv; e += 16) {
-        const int64_t width = Dv - e < 16 ? Dv - e : 16;
-        int64_t r0 = 0;
-        for (; r0 + PV_ROWS <= m; r0 += PV_ROWS)
-            pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, PV_ROWS);
-        switch (m - r0) { /* constant row counts, so that each unrolls */
-        case 3: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 3); break;
-        case 2: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 2); break;
-        case 1: pv_block(p + r0 * ldp, ldp, vr, kn, o + r0 * Dv, Dv, e, width, dtype, 1); break;
-        default: break;
-        }
+/* The last `width` (< 16) columns of a row, one vector through a buffer: odd head dims only. */
+FC_INLINE void pv_part(const float *p, int64_t ldp, int64_t nk, const fc_native_rows *v, float *o, int64_t Dv,
+                       int64_t e0, int64_t width, int32_t dtype, const int RN) {
+    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2;
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < RN; ++r) {
+        float buf[16] = {0};
+        memcpy(buf, o + r * Dv + e0, (size_t)width * 4);
+        v16f acc = vload(buf);
+        for (int64_t j = 0; j < nk; ++j) acc += p[r * ldp + j] * load_part(row_at(v, j) + e0 * esz, dtype, width);
+        vstore(buf, acc);
+        memcpy(o + r * Dv + e0, buf, (size_t)width * 4);
     }
+}
+
+/* RN rows over all of Dv: chunks of PV_VECS vectors, then single vectors, then the part. */
+FC_INLINE void pv_rows(const float *p, int64_t ldp, int64_t nk, const fc_native_rows *v, float *o, int64_t Dv,
+                       int32_t dtype, const int RN, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+    int64_t e0 = 0;
+    for (; e0 + 16 * PV_VECS <= Dv; e0 += 16 * PV_VECS, pf = NULL)
+        pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, PV_VECS, pf, pf_rows, pf_row_bytes);
+    for (; e0 + 16 <= Dv; e0 += 16, pf = NULL) pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, 1, pf, pf_rows, pf_row_bytes);
+    if (e0 < Dv) pv_part(p, ldp, nk, v, o, Dv, e0, Dv - e0, dtype, RN);
 }
 
 FC_INLINE void pv_body(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv,
                        float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
-    const int64_t v_bytes = Dv * (dtype == FC_DT_F32 ? 4 : 2);
-    int64_t j = 0;
-    for (; j < nk; j += PV_KEYS) {
-        const int kn = nk - j < PV_KEYS ? (int)(nk - j) : PV_KEYS;
-        const char *vr[PV_KEYS];
-        _Pragma("GCC unroll 16")
-        for (int c = 0; c < PV_KEYS; ++c) {
-            vr[c] = row_at(v, j + c < nk ? j + c : nk - 1);
-            if (j + c + FC_PF_AHEAD < nk) prefetch_row(row_at(v, j + c + FC_PF_AHEAD), v_bytes);
-            if (pf && j + c < pf_rows) prefetch_row(row_at(pf, j + c), pf_row_bytes);
-        }
-        if (kn == PV_KEYS)
-            pv_rows(p + j, ldp, m, vr, PV_KEYS, o, Dv, dtype);
-        else
-            pv_rows(p + j, ldp, m, vr, kn, o, Dv, dtype);
+    int64_t r0 = 0;
+    for (; r0 + PV_ROWS <= m; r0 += PV_ROWS, pf = NULL)
+        pv_rows(p + r0 * ldp, ldp, nk, v, o + r0 * Dv, Dv, dtype, PV_ROWS, pf, pf_rows, pf_row_bytes);
+    const float *pr = p + r0 * ldp;
+    float *orow = o + r0 * Dv;
+    switch (m - r0) { /* constant row counts, so that each unrolls */
+    case 3: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 3, pf, pf_rows, pf_row_bytes); break;
+    case 2: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 2, pf, pf_rows, pf_row_bytes); break;
+    case 1: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 1, pf, pf_rows, pf_row_bytes); break;
+    default: break;
     }
 }
 
