@@ -54,23 +54,17 @@ FC_INLINE void prefetch_row(const char *p, int64_t bytes) {
 }
 
 /* lane l of the result = the sum of x[l]'s lanes: the butterfly of fc_io.c's 16x16
- * transpose, with an add at each stage (15 two-source permutes and adds for 16 sums). */
+ * transpose with an add after each stage (15 pairs of two-source permutes for 16 sums). */
+FC_INLINE void reduce_stage(v16f x[16], const int s) {
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < s; ++i) x[i] = vbfly(x[i], x[i + s], s, 0) + vbfly(x[i], x[i + s], s, 1);
+}
 FC_INLINE v16f reduce16(v16f x[16]) {
-    static const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-    static const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-    static const v16i lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-    static const v16i hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-    static const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-    static const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-    static const v16i lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-    static const v16i hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-    _Pragma("GCC unroll 16")
-    for (int i = 0; i < 8; ++i) x[i] = __builtin_shuffle(x[i], x[i + 8], lo8) + __builtin_shuffle(x[i], x[i + 8], hi8);
-    _Pragma("GCC unroll 16")
-    for (int i = 0; i < 4; ++i) x[i] = __builtin_shuffle(x[i], x[i + 4], lo4) + __builtin_shuffle(x[i], x[i + 4], hi4);
-    _Pragma("GCC unroll 16")
-    for (int i = 0; i < 2; ++i) x[i] = __builtin_shuffle(x[i], x[i + 2], lo2) + __builtin_shuffle(x[i], x[i + 2], hi2);
-    return __builtin_shuffle(x[0], x[1], lo1) + __builtin_shuffle(x[0], x[1], hi1);
+    reduce_stage(x, 8); /* constant stages: each loop unrolls */
+    reduce_stage(x, 4);
+    reduce_stage(x, 2);
+    reduce_stage(x, 1);
+    return x[0];
 }
 
 FC_INLINE void qk_fma(v16f acc[QK_ROWS * QK_KEYS], const float *q, int64_t ldq, const v16f kv[QK_KEYS], const int RN) {
@@ -150,14 +144,14 @@ FC_CLONES static void qk_f16(const float *q, int64_t m, int64_t D, const fc_nati
     qk_body(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes, FC_DT_F16);
 }
 
+/* By dtype (FC_DT_F32, FC_DT_F16, FC_DT_BF16): each body is compiled with its dtype a
+ * constant, so the widening is chosen outside the loops. */
+static void (*const qk_by_dtype[3])(const float *, int64_t, int64_t, const fc_native_rows *, int64_t, float *, int64_t,
+                                    const fc_native_rows *, int64_t, int64_t) = {qk_f32, qk_f16, qk_bf16};
+
 void fc_native_qk(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s, int64_t lds,
                   const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
-    if (k->dtype == FC_DT_F32)
-        qk_f32(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
-    else if (k->dtype == FC_DT_BF16)
-        qk_bf16(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
-    else
-        qk_f16(q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
+    qk_by_dtype[k->dtype](q, m, D, k, nk, s, lds, pf, pf_rows, pf_row_bytes);
 }
 
 /* O[r][e0, e0 + 16 * CW) of RN rows += P[r][j] * V[j][e0, ...) over the keys j < nk, RN
@@ -247,12 +241,10 @@ FC_CLONES static void pv_f16(const float *p, int64_t ldp, int64_t m, int64_t nk,
     pv_body(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes, FC_DT_F16);
 }
 
+static void (*const pv_by_dtype[3])(const float *, int64_t, int64_t, int64_t, const fc_native_rows *, int64_t, float *,
+                                    const fc_native_rows *, int64_t, int64_t) = {pv_f32, pv_f16, pv_bf16};
+
 void fc_native_pv(const float *p, int64_t ldp, int64_t m, int64_t nk, const fc_native_rows *v, int64_t Dv, float *o,
                   const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
-    if (v->dtype == FC_DT_F32)
-        pv_f32(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
-    else if (v->dtype == FC_DT_BF16)
-        pv_bf16(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
-    else
-        pv_f16(p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
+    pv_by_dtype[v->dtype](p, ldp, m, nk, v, Dv, o, pf, pf_rows, pf_row_bytes);
 }

@@ -98,20 +98,22 @@ static const int64_t dims[] = {1, 8, 16, 20, 64, 100, 128};
 static const int64_t keys[] = {1, 3, 4, 5, 8, 9, 17, 64};
 #define COUNT(a) (sizeof(a) / sizeof(a[0]))
 
-static void qk_matches_float64(void **state) {
-    (void)state;
+/* check(dtype, rows, head dim, keys) over every combination above. */
+static void for_each_case(void (*check)(int32_t, int64_t, int64_t, int64_t)) {
     for (size_t t = 0; t < 3; ++t)
         for (size_t a = 0; a < COUNT(rows); ++a)
             for (size_t b = 0; b < COUNT(dims); ++b)
-                for (size_t c = 0; c < COUNT(keys); ++c) check_qk(dtypes[t], rows[a], dims[b], keys[c]);
+                for (size_t c = 0; c < COUNT(keys); ++c) check(dtypes[t], rows[a], dims[b], keys[c]);
+}
+
+static void qk_matches_float64(void **state) {
+    (void)state;
+    for_each_case(check_qk);
 }
 
 static void pv_matches_float64(void **state) {
     (void)state;
-    for (size_t t = 0; t < 3; ++t)
-        for (size_t a = 0; a < COUNT(rows); ++a)
-            for (size_t b = 0; b < COUNT(dims); ++b)
-                for (size_t c = 0; c < COUNT(keys); ++c) check_pv(dtypes[t], rows[a], dims[b], keys[c]);
+    for_each_case(check_pv);
 }
 
 /* With Q's rows unit vectors, S[r][j] = K[j][r] exactly: the widened value of every bit
