@@ -5,8 +5,8 @@
  * so it runs at the speed memory is streamed.  oneDNN 2.6's small-M kernels stream only
  * 6-10 GB/s per thread from DRAM (docs/PERF.md, "flex-cpu"); these loops read K and V rows
  * in place (any row stride; float32, or bfloat16 / float16 widened in registers), all the
- * tile's rows per loaded vector, several keys per iteration, with software prefetch a few
- * rows ahead, and accumulate in float32.
+ * tile's rows per loaded vector, several keys per iteration, each product prefetching the
+ * rows the other reads next, and accumulate in float32.
  *
  * Both are exact in meaning to the oneDNN path: the same products in float32 (summation
  * order differs, as between any two matmul kernels). */
@@ -30,8 +30,8 @@ typedef struct fc_native_rows {
 static inline int64_t fc_native_q_ld(int64_t D) { return (D + 15) / 16 * 16; }
 
 /* S[r * lds + j] = Q[r] . K[j] for r < m, j < nk.  q is float32 [m, fc_native_q_ld(D)].
- * Rows of pf (NULL: none) from pf_lo on are prefetched alongside, one per key: the stream
- * read next (the tile's V rows). */
+ * Rows [0, pf_rows) of pf (NULL: none), pf_row_bytes each, are prefetched alongside, one per
+ * key: the stream read next (the tile's V rows). */
 void fc_native_qk(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s, int64_t lds,
                   const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes);
 
