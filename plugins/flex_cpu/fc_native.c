@@ -6,10 +6,11 @@
 #include "fc_vec.h"
 
 /* Prefetching: the two streams alternate, so each phase prefetches the other's rows: Q.K^T
- * the tile's V rows (row j with K's row j), P.V the next tile's K rows.  Both streams are
- * then in flight during each phase.  A stream's own rows are left to the hardware
- * prefetcher: prefetching them 8-64 rows ahead as well measured slower (more instructions,
- * no more bandwidth). */
+ * the tile's V rows (row j with K's row j), P.V the next tile's K rows; and each phase its
+ * own rows FC_PF_AHEAD rows ahead (the hardware prefetcher does not follow Q.K^T's four
+ * interleaved rows, nor P.V's half rows).  On two threads the own-row prefetch took the
+ * decode shape from 18-22 to 26-28 GB/s (docs/PERF.md). */
+#define FC_PF_AHEAD 16
 
 /* The loops over a block's rows and keys are fully unrolled (GCC unroll pragmas: -O2 does
  * not unroll), so that the accumulators live in vector registers, not on the stack. */
@@ -110,12 +111,13 @@ FC_INLINE void qk_store(const float *q, int64_t ldq, const char *kr[QK_KEYS], in
 
 FC_INLINE void qk_body(const float *q, int64_t m, int64_t D, const fc_native_rows *k, int64_t nk, float *s,
                        int64_t lds, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
-    const int64_t ldq = fc_native_q_ld(D);
+    const int64_t ldq = fc_native_q_ld(D), k_bytes = D * (dtype == FC_DT_F32 ? 4 : 2);
     for (int64_t j = 0; j < nk; j += QK_KEYS) {
         const char *kr[QK_KEYS];
         _Pragma("GCC unroll 16")
         for (int c = 0; c < QK_KEYS; ++c) {
             kr[c] = row_at(k, j + c < nk ? j + c : nk - 1);
+            if (j + c + FC_PF_AHEAD < nk) prefetch_row(row_at(k, j + c + FC_PF_AHEAD), k_bytes);
             if (pf && j + c < pf_rows) prefetch_row(row_at(pf, j + c), pf_row_bytes);
         }
         const int64_t kn = nk - j < QK_KEYS ? nk - j : QK_KEYS;
@@ -157,11 +159,12 @@ void fc_native_qk(const float *q, int64_t m, int64_t D, const fc_native_rows *k,
 /* O[r][e0, e0 + 16 * CW) of RN rows += P[r][j] * V[j][e0, ...) over the keys j < nk, RN
  * and CW constants (the loops unroll): the RN x CW output vectors stay in registers over
  * all the tile's keys, so O is read and written once per tile and each loaded V vector
- * serves every row.  The first pass over the keys also prefetches the next stream (pf). */
+ * serves every row.  The first pass over the keys (first) also prefetches V's rows ahead
+ * and the next stream (pf). */
 FC_INLINE void pv_chunk(const float *p, int64_t ldp, int64_t nk, const fc_native_rows *v, float *o, int64_t Dv,
-                        int64_t e0, int32_t dtype, const int RN, const int CW, const fc_native_rows *pf,
+                        int64_t e0, int32_t dtype, const int RN, const int CW, int first, const fc_native_rows *pf,
                         int64_t pf_rows, int64_t pf_row_bytes) {
-    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2, vld = v->ld * esz;
+    const int64_t esz = dtype == FC_DT_F32 ? 4 : 2, vld = v->ld * esz, v_bytes = Dv * esz;
     v16f acc[PV_ROWS][PV_VECS];
     _Pragma("GCC unroll 16")
     for (int r = 0; r < RN; ++r) {
@@ -170,6 +173,7 @@ FC_INLINE void pv_chunk(const float *p, int64_t ldp, int64_t nk, const fc_native
     }
     const char *vp = v->base + e0 * esz;
     for (int64_t j = 0; j < nk; ++j, vp += vld) {
+        if (first && j + FC_PF_AHEAD < nk) prefetch_row(row_at(v, j + FC_PF_AHEAD), v_bytes);
         if (pf && j < pf_rows) prefetch_row(row_at(pf, j), pf_row_bytes);
         v16f vv[PV_VECS];
         _Pragma("GCC unroll 16")
@@ -203,13 +207,16 @@ FC_INLINE void pv_part(const float *p, int64_t ldp, int64_t nk, const fc_native_
     }
 }
 
-/* RN rows over all of Dv: chunks of PV_VECS vectors, then single vectors, then the part. */
+/* RN rows over all of Dv: chunks of PV_VECS vectors, then single vectors, then the part.
+ * first: these are the item's first rows (the pass that prefetches). */
 FC_INLINE void pv_rows(const float *p, int64_t ldp, int64_t nk, const fc_native_rows *v, float *o, int64_t Dv,
-                       int32_t dtype, const int RN, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes) {
+                       int32_t dtype, const int RN, int first, const fc_native_rows *pf, int64_t pf_rows,
+                       int64_t pf_row_bytes) {
     int64_t e0 = 0;
-    for (; e0 + 16 * PV_VECS <= Dv; e0 += 16 * PV_VECS, pf = NULL)
-        pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, PV_VECS, pf, pf_rows, pf_row_bytes);
-    for (; e0 + 16 <= Dv; e0 += 16, pf = NULL) pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, 1, pf, pf_rows, pf_row_bytes);
+    for (; e0 + 16 * PV_VECS <= Dv; e0 += 16 * PV_VECS, first = 0, pf = NULL)
+        pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, PV_VECS, first, pf, pf_rows, pf_row_bytes);
+    for (; e0 + 16 <= Dv; e0 += 16, first = 0, pf = NULL)
+        pv_chunk(p, ldp, nk, v, o, Dv, e0, dtype, RN, 1, first, pf, pf_rows, pf_row_bytes);
     if (e0 < Dv) pv_part(p, ldp, nk, v, o, Dv, e0, Dv - e0, dtype, RN);
 }
 
@@ -217,13 +224,14 @@ FC_INLINE void pv_body(const float *p, int64_t ldp, int64_t m, int64_t nk, const
                        float *o, const fc_native_rows *pf, int64_t pf_rows, int64_t pf_row_bytes, int32_t dtype) {
     int64_t r0 = 0;
     for (; r0 + PV_ROWS <= m; r0 += PV_ROWS, pf = NULL)
-        pv_rows(p + r0 * ldp, ldp, nk, v, o + r0 * Dv, Dv, dtype, PV_ROWS, pf, pf_rows, pf_row_bytes);
+        pv_rows(p + r0 * ldp, ldp, nk, v, o + r0 * Dv, Dv, dtype, PV_ROWS, r0 == 0, pf, pf_rows, pf_row_bytes);
     const float *pr = p + r0 * ldp;
     float *orow = o + r0 * Dv;
+    const int first = r0 == 0;
     switch (m - r0) { /* constant row counts, so that each unrolls */
-    case 3: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 3, pf, pf_rows, pf_row_bytes); break;
-    case 2: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 2, pf, pf_rows, pf_row_bytes); break;
-    case 1: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 1, pf, pf_rows, pf_row_bytes); break;
+    case 3: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 3, first, pf, pf_rows, pf_row_bytes); break;
+    case 2: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 2, first, pf, pf_rows, pf_row_bytes); break;
+    case 1: pv_rows(pr, ldp, nk, v, orow, Dv, dtype, 1, first, pf, pf_rows, pf_row_bytes); break;
     default: break;
     }
 }
