@@ -26,6 +26,10 @@ mkdir -p "$OUT"
 for lib in "$B"/core/libattn.so.*.*.*; do [ -f "$lib" ] && ln -sf "$(basename "$lib")" "$B/core/libattn.so.0"; done
 export LD_LIBRARY_PATH=$B/deplibs:$B/core:${LD_LIBRARY_PATH:-}
 export PYTHONUNBUFFERED=1
+# libdnnl travels in deplibs, but it and the plugin also need the OpenMP runtime (libgomp.so.1,
+# from the machine's GCC): say so up front rather than as a failed step.
+missing=$(ldd "$B/bin/flex_cpu_ceilings" "$B/plugins/libattn_flex_cpu.so" 2>&1 | grep 'not found' | sort -u)
+[ -z "$missing" ] || echo "xeon_side_by_side: libraries not found (copy them into $B/deplibs): $missing"
 
 {
     date -u '+%Y-%m-%d %H:%M UTC'
