@@ -5,8 +5,8 @@
  * so it runs at the speed memory is streamed.  oneDNN 2.6's small-M kernels stream only
  * 6-10 GB/s per thread from DRAM (docs/PERF.md, "flex-cpu"); these loops read K and V rows
  * in place (any row stride; float32, or bfloat16 / float16 widened in registers), all the
- * tile's rows per loaded vector, several keys per iteration, each product prefetching the
- * rows the other reads next, and accumulate in float32.
+ * tile's rows per loaded vector, several keys per iteration, each product prefetching its
+ * own rows ahead and the rows the other reads next, and accumulate in float32.
  *
  * Both are exact in meaning to the oneDNN path: the same products in float32 (summation
  * order differs, as between any two matmul kernels). */
