@@ -16,12 +16,15 @@ static void *alloc64(int64_t bytes) {
 int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char *msg, size_t msg_cap) {
     memset(th, 0, sizeof *th);
     int64_t M = pl->m_max, N = pl->kv_tile, ce = fc_cdt_size(pl->cdt);
+    /* Native items (fc_native.h) keep Q (rows padded to whole vectors), P and staged K / V
+     * in float32 whatever the compute dtype. */
+    int64_t q_bytes = M * pl->D * ce, q_native = M * fc_native_q_ld(pl->D) * 4;
     th->execs = calloc((size_t)(pl->n_prims > 0 ? pl->n_prims : 1), sizeof *th->execs);
     th->scratch = alloc64((int64_t)pl->scratch_max);
-    th->qp = alloc64(M * pl->D * ce);
-    th->p = alloc64(M * N * ce);
-    th->kst = alloc64(N * pl->D * ce);
-    th->vst = alloc64(N * pl->Dv * ce);
+    th->qp = alloc64(q_bytes > q_native ? q_bytes : q_native);
+    th->p = alloc64(M * N * 4);
+    th->kst = alloc64(N * pl->D * 4);
+    th->vst = alloc64(N * pl->Dv * 4);
     th->s = alloc64(M * N * 4);
     th->o = alloc64(M * pl->Dv * 4);
     th->m = alloc64(M * 4);
@@ -189,16 +192,55 @@ static void tile_operands(const fc_plan *pl, fc_thread *th, const fc_item *it, c
     }
 }
 
+/* Rows [j0, j0 + n) of K or V (view) of the item's head for fc_native.h: in place when a
+ * row's elements are contiguous, else widened to float32 into buf first. */
+static fc_native_rows native_rows(const fc_plan *pl, const fc_view *view, const fc_item *it, int64_t j0, int64_t n,
+                                  int64_t width, float *buf) {
+    const int64_t in = fc_dtype_size(pl->dtype);
+    const char *first = elem4(view, it->b, it->hkv, j0, 0, in);
+    if (view->stride[3] == 1) return (fc_native_rows){first, view->stride[2], pl->dtype};
+    for (int64_t c = 0; c < n; ++c)
+        fc_load_row(first + c * view->stride[2] * in, view->stride[3], width, pl->dtype, FC_CDT_F32, buf + c * width);
+    return (fc_native_rows){(const char *)buf, width, FC_DT_F32};
+}
+
+/* One tile of a native item: S = Q.K^T over the keys that exist for it (nk; columns past
+ * them are invisible to every row and never read), the softmax shared with the oneDNN
+ * path, then O += P.V over the same keys.  While Q.K^T streams K, the tile's V rows are
+ * prefetched; while P.V reads them, the next tile's K rows are. */
+static void native_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
+                        const fc_tile *tile, int64_t nk, const fc_softmax_tile *st) {
+    const int64_t in = fc_dtype_size(pl->dtype), D = pl->D, Dv = pl->Dv;
+    fc_native_rows k = native_rows(pl, &pl->k, it, tile->j0, nk, D, th->kst);
+    fc_native_rows v = native_rows(pl, &pl->v, it, tile->j0, nk, Dv, th->vst);
+    fc_native_qk((const float *)th->qp + tile->r0 * fc_native_q_ld(D), tile->m, D, &k, nk, th->s, tile->n, &v, nk,
+                 Dv * fc_dtype_size(v.dtype));
+    fc_softmax_tile_update(sp, st);
+    const int64_t next = tile->j0 + tile->n, next_n = it->kv_hi - next < pl->kv_tile ? it->kv_hi - next : pl->kv_tile;
+    fc_native_rows kn = {next < it->kv_hi ? elem4(&pl->k, it->b, it->hkv, next, 0, in) : NULL, pl->k.stride[2], pl->dtype};
+    int pf = next < it->kv_hi && pl->k.stride[3] == 1;
+    fc_native_pv((const float *)th->p, tile->n, tile->m, nk, &v, Dv, th->o + tile->r0 * Dv, pf ? &kn : NULL, next_n,
+                 D * in);
+}
+
 int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
                    const fc_item *it, float *partial, char *msg, size_t msg_cap) {
     const int64_t M = pl->group * it->nq, D = pl->D, Dv = pl->Dv;
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
+    const int native = fc_item_native(pl, it);
+    /* Native items keep Q and P in float32 (fc_native.h), whatever the compute dtype. */
+    fc_softmax_problem sp_native = *sp;
+    sp_native.p_bf16 = 0;
+    const int64_t q_ld = native ? fc_native_q_ld(D) : D, q_size = native ? 4 : ce;
+    const int32_t q_cdt = native ? FC_CDT_F32 : pl->cdt;
     fc_rows rows;
     fc_item_rows(pl, p, it, th->mask, th->lo, th->hi, &rows);
 
     for (int64_t r = 0; r < M; ++r) { /* position-major rows: see fc_plan.h */
         int64_t h = it->hkv * pl->group + r % pl->group, i = it->i0 + r / pl->group;
-        fc_load_row(elem4(&pl->q, it->b, h, i, 0, in), pl->q.stride[3], D, pl->dtype, pl->cdt, (char *)th->qp + r * D * ce);
+        char *row = (char *)th->qp + r * q_ld * q_size;
+        fc_load_row(elem4(&pl->q, it->b, h, i, 0, in), pl->q.stride[3], D, pl->dtype, q_cdt, row);
+        memset(row + D * q_size, 0, (size_t)((q_ld - D) * q_size));
         th->m[r] = -INFINITY;
         th->l[r] = 0.0f;
     }
@@ -228,6 +270,15 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
         if (cls == FC_TILE_FULL && j_end < tile.j0 + tile.n) cls = FC_TILE_PARTIAL;
         th->tiles_seen[cls]++;
         if (cls == FC_TILE_EMPTY) continue;
+        st.r0 = tile.r0;
+        st.m_rows = tile.m;
+        st.cls = cls;
+        st.j0 = tile.j0;
+        st.n = tile.n;
+        if (native) {
+            native_tile(pl, &sp_native, th, it, &tile, j_end - tile.j0, &st);
+            continue;
+        }
 
         const void *kp, *vp;
         tile_operands(pl, th, it, &tile, &kp, &vp);
@@ -239,11 +290,6 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
             snprintf(msg, msg_cap, "oneDNN Q.K^T (%s): %s", th->execs[slot].p->impl, fc_dnnl_status_text((dnnl_status_t)rc));
             return rc;
         }
-        st.r0 = tile.r0;
-        st.m_rows = tile.m;
-        st.cls = cls;
-        st.j0 = tile.j0;
-        st.n = tile.n;
         fc_softmax_tile_update(sp, &st);
         if (prefetch && tile.j0 + tile.n < it->kv_hi) {
             int64_t next = it->kv_hi - (tile.j0 + tile.n) < pl->kv_tile ? it->kv_hi - (tile.j0 + tile.n) : pl->kv_tile;

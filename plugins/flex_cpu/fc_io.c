@@ -63,26 +63,23 @@ void fc_store_row(const float *src, float mul, int64_t count, int32_t dtype, cha
 /* Four butterfly stages swap blocks of 8, 4, 2 and 1 across the diagonal (a two-source
  * permute per row pair and stage: vpermt2ps on AVX-512), 16 loads and 16 stores: the K^T
  * preparation runs at memory speed instead of one scalar move per element. */
+FC_INLINE void transpose_stage(v16f r[16], const int s) {
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 8; ++j) { /* the 8 pairs (i, i + s) of rows whose bit s differs */
+        const int i = j / s * 2 * s + j % s;
+        const v16f a = r[i], b = r[i + s];
+        r[i] = vbfly(a, b, s, 0);
+        r[i + s] = vbfly(a, b, s, 1);
+    }
+}
+
 FC_CLONES static void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
     v16f r[16];
     for (int i = 0; i < 16; ++i) r[i] = vload(src + i * lds);
-    static const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-    static const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-    static const v16i lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-    static const v16i hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-    static const v16i lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-    static const v16i hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-    static const v16i lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-    static const v16i hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-    const v16i *lo[4] = {&lo8, &lo4, &lo2, &lo1}, *hi[4] = {&hi8, &hi4, &hi2, &hi1};
-    for (int stage = 0, s = 8; stage < 4; ++stage, s >>= 1) {
-        for (int i = 0; i < 16; ++i) {
-            if (i & s) continue;
-            v16f a = r[i], b = r[i + s];
-            r[i] = __builtin_shuffle(a, b, *lo[stage]);
-            r[i + s] = __builtin_shuffle(a, b, *hi[stage]);
-        }
-    }
+    transpose_stage(r, 8); /* constant stages: each loop unrolls */
+    transpose_stage(r, 4);
+    transpose_stage(r, 2);
+    transpose_stage(r, 1);
     for (int i = 0; i < 16; ++i) vstore(dst + i * ldd, r[i]);
 }
 

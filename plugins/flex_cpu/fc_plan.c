@@ -244,6 +244,7 @@ static attn_status walk_tiles(fc_plan *pl, const attn_problem *p, fc_prim_cache 
     }
     for (int64_t n = 0; n < pl->n_items && st == ATTN_OK; ++n) {
         const fc_item *it = &pl->items[n];
+        if (fc_item_native(pl, it)) continue; /* no oneDNN products */
         fc_rows rows;
         fc_item_rows(pl, p, it, mask, lo, hi, &rows);
         fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
@@ -342,6 +343,7 @@ attn_status fc_plan_build(fc_plan *pl, const attn_problem *p, const fc_tunables 
     if (pl->Tq > 0 && pl->rows_per_tile > pl->Tq) pl->rows_per_tile = pl->Tq;
     pl->nq_max = pl->rows_per_tile;
     pl->m_max = pl->group * pl->rows_per_tile;
+    pl->native_m_max = tun->small_m == FC_SMALL_M_NATIVE ? FC_NATIVE_MAX_M : 0;
 
     st = make_items(pl, p, msg, msg_cap);
     if (st == ATTN_OK && tun->split) st = split_items(pl, msg, msg_cap);

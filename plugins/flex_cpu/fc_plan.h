@@ -16,6 +16,7 @@
 #include <attn/attn_rules.h>
 #include <stdint.h>
 
+#include "fc_native.h"
 #include "fc_prims.h"
 #include "fc_tiles.h"
 
@@ -62,7 +63,13 @@ typedef struct fc_tunables {
     int64_t kv_tile;   /* keys per tile where every row sees every key, a multiple of FC_GRAN */
     int64_t edge_tile; /* keys per tile along ragged edges (causal diagonal, windows, lengths) */
     int32_t split;     /* 1: split long key ranges when there are few items */
+    int32_t small_m;   /* FC_SMALL_M_*: who computes the products of items of few rows */
 } fc_tunables;
+
+/* Items of at most FC_NATIVE_MAX_M rows (fc_native.h): hand-written products (default) or
+ * oneDNN's, as for every other item. */
+#define FC_SMALL_M_NATIVE 0
+#define FC_SMALL_M_ONEDNN 1
 
 /* One key tile of an item: key columns [j0, j0 + n), rows [r0, r0 + m) of the item's rows
  * (m = 0: no row sees the tile), the positions t0..t1 those rows belong to, and the source
@@ -77,6 +84,7 @@ typedef struct fc_plan {
     int32_t dtype, cdt; /* problem dtype (FC_DT_*), compute dtype (FC_CDT_*) */
     int32_t kv_direct;  /* K and V can be read in place (dtype and strides allow it) */
     int64_t rows_per_tile, kv_tile, edge_tile;
+    int64_t native_m_max; /* items of at most this many rows use fc_native.h (0: none) */
     int32_t threads;
     fc_view q, k, v, o, lse, doc_q, doc_k;
     int32_t has_lse, has_docs;
@@ -109,6 +117,9 @@ typedef struct fc_plan {
     int64_t n_prims;
     size_t scratch_max;
 } fc_plan;
+
+/* Whether an item's products are fc_native.h's instead of oneDNN's: it has few rows. */
+static inline int fc_item_native(const fc_plan *pl, const fc_item *it) { return pl->group * it->nq <= pl->native_m_max; }
 
 static inline int64_t fc_prim_index(const fc_plan *pl, int64_t m, int64_t n, int32_t src, int32_t op) {
     return (((int64_t)pl->m_slot[m] * pl->n_count + (n / FC_GRAN - 1)) * FC_SRC_COUNT + src) * 2 + op;

@@ -3,8 +3,9 @@
  *
  * The pieces: fc_plan (geometry, lengths, work items, primitives resolved up front),
  * fc_tiles (the block mask), fc_prims (oneDNN primitive cache), fc_softmax (the online
- * softmax of a tile), fc_attend (one thread's work), fc_io (dtype conversion).  This file
- * is the plugin table, the options and the parallel loop.
+ * softmax of a tile), fc_native (the tile products of items of few rows), fc_attend (one
+ * thread's work), fc_io (dtype conversion).  This file is the plugin table, the options and
+ * the parallel loop.
  *
  * Options:
  *   threads  OpenMP threads of a run (default: OMP_NUM_THREADS, else oneDNN's default)
@@ -14,7 +15,10 @@
  *            (default 64)
  *   bf16     auto (default): bfloat16 matmuls where the CPU has AVX512-BF16, else float32;
  *            native / f32 force one of them
- *   split    on (default) / off: split long key ranges over threads when items are few */
+ *   split    on (default) / off: split long key ranges over threads when items are few
+ *   small_m  native (default) / onednn: who computes Q.K^T and P.V of work items of at most
+ *            32 rows (decode, small chunk decode): flex-cpu's streaming loops (fc_native.h)
+ *            or oneDNN, as for every larger item */
 #define _GNU_SOURCE /* dladdr */
 #include <attn/attn_philox.h>
 #include <attn/attn_plugin.h>
@@ -119,8 +123,18 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
                 snprintf(msg, msg_cap, "option split: '%s' is not on or off", value);
                 return ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "small_m") == 0) {
+            if (strcmp(value, "native") == 0)
+                self->tun.small_m = FC_SMALL_M_NATIVE;
+            else if (strcmp(value, "onednn") == 0)
+                self->tun.small_m = FC_SMALL_M_ONEDNN;
+            else {
+                snprintf(msg, msg_cap, "option small_m: '%s' is not native or onednn", value);
+                return ATTN_E_INVALID;
+            }
         } else {
-            snprintf(msg, msg_cap, "unknown option '%s' (known: threads, q_tile, kv_tile, edge_tile, bf16, split)", key);
+            snprintf(msg, msg_cap,
+                     "unknown option '%s' (known: threads, q_tile, kv_tile, edge_tile, bf16, split, small_m)", key);
             return ATTN_E_INVALID;
         }
     }
@@ -166,6 +180,8 @@ static void instance_gone(void) {
     if (last && !omp_in_parallel()) omp_pause_resource_all(omp_pause_soft);
 }
 
+static const char *small_m_name(int32_t small_m) { return small_m == FC_SMALL_M_NATIVE ? "native" : "onednn"; }
+
 static attn_status fc_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
                              void **out, char *msg, uint32_t msg_cap) {
     pin_runtimes();
@@ -179,6 +195,7 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     self->tun.kv_tile = 512;
     self->tun.edge_tile = 64;
     self->tun.split = 1;
+    self->tun.small_m = FC_SMALL_M_NATIVE;
     attn_status st = parse_options(self, options, option_count, msg, msg_cap);
     if (st != ATTN_OK) {
         free(self);
@@ -194,10 +211,11 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     pthread_mutex_init(&self->run_lock, NULL);
     const dnnl_version_t *ver = dnnl_version();
     char text[200];
-    snprintf(text, sizeof text, "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld",
+    snprintf(text, sizeof text,
+             "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld, small_m %s",
              ver->major, ver->minor, ver->patch, self->bf16_native ? "native (AVX512-BF16)" : "widened to float32",
              self->threads ? self->threads : omp_get_max_threads(), (long long)self->tun.q_tile,
-             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile);
+             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, small_m_name(self->tun.small_m));
     fc_log(self, ATTN_LOG_DEBUG, text);
     *out = self;
     return ATTN_OK;
@@ -350,9 +368,10 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
     snprintf(out, out_cap,
              "oneDNN %d.%d matmul tiles (Q.K^T, P.V) with an online float32 softmax and a block mask (empty key "
              "tiles skipped, full ones unmasked); dtypes float32, bfloat16 (%s), float16 (tiles widened to float32); "
-             "any head dims and strides; every SPEC.md feature; GQA heads share K/V tiles; q_tile %lld, kv_tile %lld, "
-             "edge_tile %lld, threads %d",
+             "any head dims and strides; every SPEC.md feature; GQA heads share K/V tiles; items of <= %d rows by "
+             "%s; q_tile %lld, kv_tile %lld, edge_tile %lld, threads %d",
              dnnl_version()->major, dnnl_version()->minor, self->bf16_native ? "AVX512-BF16 matmuls" : "widened to float32",
+             FC_NATIVE_MAX_M, self->tun.small_m == FC_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN",
              (long long)self->tun.q_tile, (long long)self->tun.kv_tile, (long long)self->tun.edge_tile,
              self->threads ? self->threads : omp_get_max_threads());
     return ATTN_OK;

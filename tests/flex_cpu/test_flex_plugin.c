@@ -78,8 +78,9 @@ static void fill_inputs(small_problem *s) {
 static void primitives_reused_across_runs(void **state) {
     (void)state;
     setenv("ATTN_LOG", "debug", 1);
-    attn_option options[2] = {{"q_tile", "16"}, {"kv_tile", "32"}};
-    attn_backend *backend = open_flex(options, 2);
+    /* Tiles of 16 rows would run flex-cpu's own products (small_m: native): oneDNN's here. */
+    attn_option options[3] = {{"q_tile", "16"}, {"kv_tile", "32"}, {"small_m", "onednn"}};
+    attn_backend *backend = open_flex(options, 3);
     small_problem a, b;
     small_init(&a, 1, 4, 2, 40, 40, 16, 16); /* GQA, causal, tiles cut at 16 rows / 32 keys */
     small_init(&b, 1, 2, 2, 8, 24, 16, 8);   /* another shape */
@@ -95,6 +96,29 @@ static void primitives_reused_across_runs(void **state) {
     attn_backend_close(backend);
     small_free(&a);
     small_free(&b);
+    unsetenv("ATTN_LOG");
+}
+
+/* Items of at most 32 rows (here a GQA decode: 4 rows) run flex-cpu's own products and
+ * create no oneDNN primitive, unless small_m says onednn; a prefill item of 64 rows still
+ * goes to oneDNN either way. */
+static void small_items_skip_onednn(void **state) {
+    (void)state;
+    setenv("ATTN_LOG", "debug", 1);
+    attn_option native = {"small_m", "native"}, onednn = {"small_m", "onednn"};
+    small_problem decode, prefill;
+    small_init(&decode, 1, 4, 1, 1, 40, 16, 16);
+    small_init(&prefill, 1, 2, 2, 64, 64, 16, 16);
+    fill_inputs(&decode);
+    fill_inputs(&prefill);
+    attn_backend *a = open_flex(&native, 1), *b = open_flex(&onednn, 1);
+    assert_int_equal(run_counting_creations(a, &decode), 0);
+    assert_true(run_counting_creations(b, &decode) > 0);
+    assert_true(run_counting_creations(a, &prefill) > 0);
+    attn_backend_close(a);
+    attn_backend_close(b);
+    small_free(&decode);
+    small_free(&prefill);
     unsetenv("ATTN_LOG");
 }
 
@@ -117,9 +141,10 @@ static void options_checked(void **state) {
     expect_open_error("edge_tile", "40", "option edge_tile");
     expect_open_error("bf16", "maybe", "option bf16");
     expect_open_error("split", "yes", "option split");
-    attn_option good[6] = {{"threads", "1"}, {"q_tile", "32"},  {"kv_tile", "64"},
-                           {"edge_tile", "32"}, {"bf16", "f32"}, {"split", "off"}};
-    attn_backend_close(open_flex(good, 6));
+    expect_open_error("small_m", "fast", "option small_m: 'fast' is not native or onednn");
+    attn_option good[7] = {{"threads", "1"},    {"q_tile", "32"}, {"kv_tile", "64"},      {"edge_tile", "32"},
+                           {"bf16", "f32"}, {"split", "off"}, {"small_m", "onednn"}};
+    attn_backend_close(open_flex(good, 7));
 }
 
 static void lengths_bound_checked(void **state) {
@@ -146,6 +171,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cache_creates_once_per_shape),
         cmocka_unit_test(primitives_reused_across_runs),
+        cmocka_unit_test(small_items_skip_onednn),
         cmocka_unit_test(options_checked),
         cmocka_unit_test(lengths_bound_checked),
     };
