@@ -230,14 +230,18 @@ static void test_mma_main_loop(void **state) {
     run_variant("mma", options, 1);
 }
 
-/* Option values are checked before any device is looked for: this runs everywhere. */
-static void test_bad_main_loop(void **state) {
-    (void)state;
+/* Option values are checked before any device is looked for: these run everywhere. */
+static void expect_option_refused(const char *key, const char *value, const char *message) {
     attn_backend *flex = NULL;
     attn_error err = {0};
-    attn_option options[] = {{"main_loop", "fast"}};
+    attn_option options[] = {{key, value}};
     assert_int_equal(attn_backend_open("flex-cuda", FLEX_CUDA, options, 1, &flex, &err), ATTN_E_INVALID);
-    assert_contains(err.message, "option main_loop: 'fast' is not auto, wgmma or mma");
+    assert_contains(err.message, message);
+}
+
+static void test_bad_main_loop(void **state) {
+    (void)state;
+    expect_option_refused("main_loop", "fast", "option main_loop: 'fast' is not auto, wgmma or mma");
 }
 
 static void test_exact_kernel(void **state) {
@@ -325,15 +329,10 @@ static void test_split_merge_paths(void **state) {
     attn_backend_close(baseline);
 }
 
-/* An unknown split_merge value is refused with the values it takes.  Options are read
- * before the device is looked for, so this runs without a GPU too. */
+/* An unknown split_merge value is refused with the values it takes (runs without a GPU too). */
 static void test_split_merge_option(void **state) {
     (void)state;
-    attn_backend *flex = NULL;
-    attn_error err = {0};
-    attn_option options[] = {{"split_merge", "second"}};
-    assert_int_equal(attn_backend_open("flex-cuda", FLEX_CUDA, options, 1, &flex, &err), ATTN_E_INVALID);
-    assert_contains(err.message, "kernel or fused");
+    expect_option_refused("split_merge", "second", "kernel or fused");
 }
 
 /* A q_len beyond Tq, visible only on the device: the kernels must clamp it and the run must
