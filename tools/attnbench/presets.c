@@ -21,6 +21,11 @@ static const shape prefill_shapes[] = {
     {"prefill T4096 D64 bidir", 4, 32, 32, 4096, 4096, 64, 0},
     {"prefill T4096 D128 causal", 4, 16, 16, 4096, 4096, 128, 1},
     {"prefill T4096 D128 bidir", 4, 16, 16, 4096, 4096, 128, 0},
+    {"prefill T16384 D64 causal", 1, 32, 32, 16384, 16384, 64, 1},
+    {"prefill T16384 D64 bidir", 1, 32, 32, 16384, 16384, 64, 0},
+    {"prefill T16384 D128 causal", 1, 16, 16, 16384, 16384, 128, 1},
+    {"prefill T16384 D128 bidir", 1, 16, 16, 16384, 16384, 128, 0},
+    {"prefill GQA 16/4 T4096 D128 causal", 4, 16, 4, 4096, 4096, 128, 1},
 };
 
 /* Decoding against a KV cache: bandwidth-bound, so GB/s is the number to read. */
