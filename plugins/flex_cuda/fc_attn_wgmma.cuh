@@ -2,7 +2,7 @@
  * fc_attn_mma.cuh's prefill kernel (same rows, tile walk, masks, modifiers, dropout and
  * epilogue: fc_mask.cuh, fc_frag.cuh, fc_epilogue.cuh), different instructions:
  *
- *   - two warpgroups of 64 query rows each share a block of 128 packed rows;
+ *   - two or three warpgroups of 64 query rows each share a block of 128 or 192 packed rows;
  *   - S = Q K^T and O += P V are warpgroup MMAs (wgmma m64nNk16): Q and K are read straight
  *     from shared memory through matrix descriptors, P from registers, V from shared memory
  *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
@@ -29,12 +29,22 @@
 #include "fc_types.cuh"
 #include "fc_wgmma_ptx.cuh"
 
-template <class T, int DP, int BN>
+template <class T, int DP, int BN, int NWG>
 struct fc_wgmma_cfg {
     static_assert(DP == 64 || DP == 128, "head dims of the wgmma loop: 64 or 128 (padded)");
     static_assert(BN == 64 || BN == 128, "key tile: an N the wrappers have");
+    static_assert(NWG == 2 || NWG == 3, "two or three math warpgroups");
     static_assert(FC_SPLIT_GRANULE % BN == 0, "a key tile never straddles two splits");
-    static constexpr int BM = 128, THREADS = 256, WG_ROWS = 64;
+    static constexpr int WG_ROWS = 64, BM = WG_ROWS * NWG, THREADS = 128 * NWG;
+    /* Intra-warpgroup overlap (the softmax of tile k while P V of tile k - 1 runs) keeps P of
+     * tile k - 1 live through the softmax: 32 registers more at head dim 64.  Three
+     * warpgroups have 168 registers a thread and spilled with it (ptxas); there the other
+     * two warpgroups' products fill the tensor cores during one's softmax instead. */
+    static constexpr bool OVERLAP = NWG == 2;
+    /* Stage and phase of the pipeline as loop-carried counters rather than k % 3 and
+     * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
+     * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
+    static constexpr bool STAGE_COUNTERS = NWG == 3;
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
     static constexpr size_t Q_BYTES = (size_t)BM * DP * sizeof(T);
     static constexpr size_t TILE_BYTES = (size_t)BN * DP * sizeof(T);
@@ -49,17 +59,19 @@ struct fc_wgmma_cfg {
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
-template <class T, int DP, int BN, bool MODS>
-__global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
+template <class T, int DP, int BN, int NWG, bool MODS>
+__global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_attn_wgmma(const fc_params p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    using C = fc_wgmma_cfg<T, DP, BN>;
+    using C = fc_wgmma_cfg<T, DP, BN, NWG>;
     using MMA_S = fc_wgmma<T, BN>;
     using MMA_O = fc_wgmma<T, DP>;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     unsigned char *smem = smem_raw + ((1024 - (fc_smem_addr(smem_raw) & 1023)) & 1023);
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int wg = warp / 4;
+    /* Through a shuffle from lane 0 so that the compiler knows it is warp-uniform: the
+     * descriptors derived from it then stay in uniform registers. */
+    const int wg = __shfl_sync(0xffffffffu, warp / 4, 0);
     const int g = lane / 4, qc = lane % 4;
     const int wr0 = wg * C::WG_ROWS + (warp % 4) * 16; /* this warp's first row in the block */
 
@@ -84,11 +96,14 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
     fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
 
     /* K/V tile copies: thread copies 16-byte column ch0 of rows kr0, kr0 + R, ...; every such
-     * row has the same row % 8, so the swizzled destination advances by a constant. */
+     * row has the same row % 8, so the swizzled destination advances by a constant.  When R
+     * does not divide the tile (three warpgroups at head dim 64: R = 48), the last pass copies
+     * the remaining rows only. */
     const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
     const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];
     constexpr int ROWS_PER_PASS = C::THREADS / C::CHUNKS;
-    static_assert(C::THREADS % C::CHUNKS == 0 && BN % ROWS_PER_PASS == 0, "regular copies");
+    constexpr int PASSES = (BN + ROWS_PER_PASS - 1) / ROWS_PER_PASS, LAST_ROWS = BN - (PASSES - 1) * ROWS_PER_PASS;
+    static_assert(C::THREADS % C::CHUNKS == 0 && ROWS_PER_PASS % 8 == 0, "regular copies");
     const int ch0 = threadIdx.x % C::CHUNKS, kr0 = threadIdx.x / C::CHUNKS;
     const bool kcol = ch0 * 8 < p.D, vcol = ch0 * 8 < p.Dv;
     const T *kthr = kbase + (int64_t)kr0 * p.ks[2] + ch0 * 8, *vthr = vbase + (int64_t)kr0 * p.vs[2] + ch0 * 8;
@@ -98,7 +113,8 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         unsigned char *dst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES + dst0;
         int j = t * BN + kr0;
 #pragma unroll
-        for (int pass = 0; pass < BN / ROWS_PER_PASS; ++pass) {
+        for (int pass = 0; pass < PASSES; ++pass) {
+            if (pass == PASSES - 1 && LAST_ROWS < ROWS_PER_PASS && kr0 >= LAST_ROWS) break;
             bool in = j < bt.kv_len;
             fc_cp_async16(dst, in && kcol ? kp : kbase, in && kcol);
             fc_cp_async16(dst + C::TILE_BYTES, in && vcol ? vp : vbase, in && vcol);
@@ -135,17 +151,16 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
      * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
      * apart).  Within a 64-column panel a 16-wide k step moves the start by 32 bytes: the
      * hardware applies the swizzle to the final address. */
-    const uint64_t q_desc0 = fc_wg_desc(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0, 1024);
-    const uint64_t k_desc0 = fc_wg_desc(kv_addr, 0, 1024);
-    const uint64_t v_desc0 = fc_wg_desc(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES, 1024);
-    /* The address field holds (address >> 4) in 14 bits; shared addresses stay below 2^18, so
-     * adding an offset >> 4 to a base descriptor never carries into the other fields. */
-    auto q_desc = [&](int ks) { return q_desc0 + (uint64_t)(((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4); };
+    const uint32_t q_lo = fc_wg_desc_lo(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0);
+    const uint32_t k_lo = fc_wg_desc_lo(kv_addr, 0);
+    const uint32_t v_lo = fc_wg_desc_lo(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES);
+    constexpr uint32_t HI = fc_wg_desc_hi(1024);
+    auto q_desc = [&](int ks) { return fc_wg_desc(q_lo + (((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI); };
     auto k_desc = [&](int stage, int ks) {
-        return k_desc0 + (uint64_t)((stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4);
+        return fc_wg_desc(k_lo + ((stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
     };
     auto v_desc = [&](int stage, int kk) {
-        return v_desc0 + (uint64_t)((stage * 2 * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4);
+        return fc_wg_desc(v_lo + ((stage * 2 * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
     };
 
     int cls;
@@ -171,19 +186,31 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
     };
 
-    /* Iteration k's tile k (stage k % STAGES, its (k / STAGES)-th use) must have landed; then
-     * tile k + 1 is copied into the stage of tile k - 2 once every thread has released that. */
-    int cls_next, t_next;
+    /* Iteration k's tile k (stage k % STAGES, phase (k / STAGES) & 1; see STAGE_COUNTERS)
+     * must have landed; then tile k + 1 is copied into the stage of tile k - 2 (phase one
+     * round earlier) once every thread has released that. */
+    int cls_next, t_next, stage = 0, phase = 0, stage_next, phase_next;
     auto next_tile = [&](int k) {
-        fc_mbar_wait(&full_bar[k % C::STAGES], (k / C::STAGES) & 1);
+        if constexpr (!C::STAGE_COUNTERS) {
+            stage = k % C::STAGES;
+            phase = (k / C::STAGES) & 1;
+        }
+        fc_mbar_wait(&full_bar[stage], phase);
         fc_fence_proxy_async(); /* the landed copies, visible to wgmma */
+        stage_next = stage == C::STAGES - 1 ? 0 : stage + 1;
+        phase_next = stage == C::STAGES - 1 ? phase ^ 1 : phase;
         t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
         if (t_next < walker.t_end) {
-            const int st = (k + 1) % C::STAGES;
-            if (k >= 2) fc_mbar_wait(&empty_bar[st], ((k - 2) / C::STAGES) & 1);
-            load_kv(st, t_next);
-            fc_mbar_arrive_cp_async(&full_bar[st]);
+            if (k >= 2) fc_mbar_wait(&empty_bar[stage_next], phase_next ^ 1);
+            load_kv(stage_next, t_next);
+            fc_mbar_arrive_cp_async(&full_bar[stage_next]);
         }
+    };
+    auto advance = [&]() {
+        t = t_next;
+        cls = cls_next;
+        stage = stage_next;
+        phase = phase_next;
     };
     auto issue_s = [&](float (&s)[C::NT][4], int stage) {
 #pragma unroll
@@ -209,12 +236,14 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
     };
 
     /* Ping-pong (FlashAttention-3's warpgroup scheduling): the warpgroups take turns to issue
-     * their products, so that one's softmax runs while the other's products use the tensor
-     * cores.  Named barrier 1 + w is warpgroup w's turn; the other warpgroup opens it after
-     * issuing.  Warpgroup 0 goes first; the turns alternate strictly, so no barrier ever
-     * collects a second arrival before its sync. */
-    const int my_turn = 1 + wg, their_turn = 2 - wg;
-    if (wg == 1) fc_named_arrive(1, C::THREADS);
+     * their products, so that one's softmax runs while the others' products use the tensor
+     * cores.  Named barrier 1 + w is warpgroup w's turn (its own threads and the arrivals of
+     * the warpgroup before it in the ring); the warpgroup before opens it after issuing.
+     * Warpgroup 0 goes first; every warpgroup takes the same number of turns, in ring order,
+     * so no barrier ever collects a second arrival before its sync. */
+    constexpr int TURN_THREADS = 2 * 128;
+    const int my_turn = 1 + wg, their_turn = 1 + (wg + 1) % NWG;
+    if (wg == NWG - 1) fc_named_arrive(1, TURN_THREADS);
 
     /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
      * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
@@ -225,39 +254,43 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         next_tile(0);
         {
             float s[C::NT][4], alpha[2];
-            fc_named_sync(my_turn, C::THREADS);
+            fc_named_sync(my_turn, TURN_THREADS);
             fc_wg_fence();
             issue_s(s, 0);
-            fc_named_arrive(their_turn, C::THREADS);
+            fc_named_arrive(their_turn, TURN_THREADS);
             fc_wg_wait<0>();
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha); /* o is still 0: no rescale */
             make_p(s);
         }
         pend_stage = 0;
-        t = t_next;
-        cls = cls_next;
+        advance();
         for (int k = 1; t < walker.t_end; ++k) {
-            const int stage = k % C::STAGES;
             next_tile(k);
             float s[C::NT][4], alpha[2];
             hold_pv();
-            fc_named_sync(my_turn, C::THREADS);
+            fc_named_sync(my_turn, TURN_THREADS);
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
-            fc_named_arrive(their_turn, C::THREADS);
-            fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
-            fc_wg_hold<C::NT>(s);
-            softmax(s, alpha);
-            fc_wg_wait<0>();
-            hold_pv();
+            fc_named_arrive(their_turn, TURN_THREADS);
+            if constexpr (C::OVERLAP) {
+                fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
+                fc_wg_hold<C::NT>(s);
+                softmax(s, alpha);
+                fc_wg_wait<0>();
+                hold_pv();
+            } else {
+                fc_wg_wait<0>();
+                fc_wg_hold<C::NT>(s);
+                hold_pv();
+                softmax(s, alpha);
+            }
             fc_mbar_arrive(&empty_bar[pend_stage]); /* tile k - 1 is read: its V by this P V */
             fc_frag_rescale<C::DT, false>(o, alpha);
             make_p(s);
             pend_stage = stage;
-            t = t_next;
-            cls = cls_next;
+            advance();
         }
         hold_pv();
         fc_wg_fence();
@@ -265,8 +298,9 @@ __global__ void __launch_bounds__(256, 1) fc_attn_wgmma(const fc_params p) {
         fc_wg_wait<0>();
         hold_pv();
     }
-    /* Warpgroup 1 opened warpgroup 0's turn once more than warpgroup 0 took it (the first one). */
-    if (wg == 0) fc_named_sync(1, C::THREADS);
+    /* The last warpgroup opened warpgroup 0's turn once more than warpgroup 0 took it (the
+     * first one). */
+    if (wg == 0) fc_named_sync(1, TURN_THREADS);
 
     fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
     if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */

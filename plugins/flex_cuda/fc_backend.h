@@ -32,6 +32,7 @@ typedef struct fc_backend {
     int main_loop;     /* option main_loop: FC_LOOP_* */
     int hopper;        /* the device is sm_90: the wgmma main loop can run */
     int merge_kernel;  /* option split_merge=kernel: merge splits in fc_combine, not in the last block */
+    int block_rows;    /* option block_rows: the wgmma loop's block height where it has that one (0 = auto) */
     const fc_kernel_desc *kernels[3];
     int kernel_count[3];
     int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */

@@ -1,6 +1,8 @@
 /* flex-cuda: the kernel set of one dtype, included once per fc_kernels_*.cu so that the
  * dtypes compile in parallel.  Tensor-core shapes: prefill on Hopper at head dims 64 and 128
- * 128 x 128 tiles (two warpgroups of 64 rows, wgmma); otherwise 128 x 64 tiles (4 warps of two
+ * 128-key tiles of 128 rows (two warpgroups of 64 rows, wgmma) and, at head dim 64 without
+ * modifiers, of 192 rows (three warpgroups; the plan picks by padding, fc_plan.cu; with the
+ * modifiers they spill at the 168 registers three warpgroups leave a thread); otherwise 128 x 64 tiles (4 warps of two
  * m16 tiles each, FlashAttention-2's layout) up to head dim 128 and 64 x 32 (4 warps of one)
  * at 256; decode 16 rows x 16-key tiles per warp, four warps.  Head dims are padded to 64, 96, 128 or 256 (80 runs as 96, 48 as 64, ...). */
 #include "fc_attn_mma.cuh"
@@ -21,13 +23,14 @@
         FC_MMA_DESC(T, DT, 64, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 96, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), \
         FC_MMA_DESC(T, DT, 128, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 256, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS)
 
-#define FC_WGMMA_DESC(T, DT, DP, BN, MODS)                                                                  \
-    {(const void *)fc_attn_wgmma<T, DP, BN, MODS>, DT, FC_K_WGMMA_PREFILL, DP, MODS, fc_wgmma_cfg<T, DP, BN>::THREADS, \
-     fc_wgmma_cfg<T, DP, BN>::BM, BN, fc_wgmma_cfg<T, DP, BN>::SMEM}
+#define FC_WGMMA_DESC(T, DT, DP, BN, NWG, MODS)                                                             \
+    {(const void *)fc_attn_wgmma<T, DP, BN, NWG, MODS>, DT, FC_K_WGMMA_PREFILL, DP, MODS,                   \
+     fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::BM, BN, fc_wgmma_cfg<T, DP, BN, NWG>::SMEM}
 
 #define FC_MMA_SET(T, DT)                                                                                   \
-    FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DESC(T, DT, 64, 128, false),              \
-        FC_WGMMA_DESC(T, DT, 64, 128, true), FC_WGMMA_DESC(T, DT, 128, 128, false), FC_WGMMA_DESC(T, DT, 128, 128, true)
+    FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DESC(T, DT, 64, 128, 3, false),           \
+        FC_WGMMA_DESC(T, DT, 64, 128, 2, false), FC_WGMMA_DESC(T, DT, 64, 128, 2, true),                   \
+        FC_WGMMA_DESC(T, DT, 128, 128, 2, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, true)
 
 #define FC_COMMON_SET(T, DT)                                                                                \
     {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, 1, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,             \

@@ -46,15 +46,37 @@ static int mma_views_ok(const attn_problem *p) {
     return p->o.strides[3] == 1 || p->o.shape[3] == 1;
 }
 
-static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int *occupancy) {
+/* Padding rows a block height adds to a problem's rows (per head block). */
+static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m - 1) / block_m * block_m - rows; }
+
+/* The kernel of a kind, dtype, padded head dim and modifier set.  Where there are several
+ * block heights (the wgmma loop at head dim 64 has 128- and 192-row blocks), the tallest
+ * whose padding stays within 1/16 of the rows (packed rows per head block), else the one
+ * with the least padding; option block_rows picks the height where there is a kernel of
+ * it (tests, A/B timing).  Measured on the H100 (docs/PERF.md, session 3): 192 rows gain
+ * 3-10% at 4k and 16k rows, and lose 8% at 1024, where the last block is two-thirds padding. */
+static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int64_t rows,
+                                         int *occupancy) {
+    const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *k = &self->kernels[dtype][n];
-        if (k->kind == kind && k->dp == dp && k->mods == mods) {
+        if (k->kind != kind || k->dp != dp || k->mods != mods) continue;
+        if (self->block_rows && k->block_m == self->block_rows) { /* option block_rows */
             *occupancy = self->occupancy[dtype][n];
             return k;
         }
+        int better = !best;
+        if (best) {
+            int64_t pad = padding_rows(rows, k->block_m), best_pad = padding_rows(rows, best->block_m);
+            int fits = pad * 16 <= rows, best_fits = best_pad * 16 <= rows;
+            better = fits ? (!best_fits || k->block_m > best->block_m) : (!best_fits && pad < best_pad);
+        }
+        if (better) {
+            best = k;
+            *occupancy = self->occupancy[dtype][n];
+        }
     }
-    return NULL;
+    return best;
 }
 
 static void copy_strides(const DLTensor *t, int64_t *out, int n) {
@@ -187,14 +209,14 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int decode = k->pack * tq <= 16;
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA)
-            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, &occupancy); /* head dims 64, 128 */
+            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, &occupancy); /* head dims 64, 128 */
         if (!kernel)
-            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, &occupancy);
+            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, &occupancy);
         if (!decode) min_split_keys = 128;
         plan->smem = kernel ? kernel->smem : 0;
     }
     if (!kernel) {
-        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, &occupancy);
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, &occupancy);
         plan->smem = fc_simt_smem((int)d, (int)dv);
         int blocks = 0;
         if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
@@ -203,7 +225,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
             cudaGetLastError();
     }
     int combine_occupancy;
-    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, &combine_occupancy);
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, &combine_occupancy);
     if (!kernel || !plan->combine) {
         snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
         return ATTN_E_INTERNAL;

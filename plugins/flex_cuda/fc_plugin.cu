@@ -83,8 +83,18 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 snprintf(msg, msg_cap, "option main_loop: '%s' is not auto, wgmma or mma", value);
                 st = ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "block_rows") == 0) {
+            if (strcmp(value, "auto") == 0)
+                self->block_rows = 0;
+            else if (strcmp(value, "128") == 0 || strcmp(value, "192") == 0)
+                self->block_rows = atoi(value);
+            else {
+                snprintf(msg, msg_cap, "option block_rows: '%s' is not auto, 128 or 192", value);
+                st = ATTN_E_INVALID;
+            }
         } else {
-            snprintf(msg, msg_cap, "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop)", key);
+            snprintf(msg, msg_cap,
+                     "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop, block_rows)", key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;

@@ -31,11 +31,17 @@ __device__ inline uint32_t fc_swz_offset(int r, int ch, int R) {
     return (uint32_t)((ch >> 3) * R * FC_WG_PANEL_ROW_BYTES + r * FC_WG_PANEL_ROW_BYTES + (((ch & 7) ^ (r & 7)) << 4));
 }
 
-/* Matrix descriptor: start address, leading and stride byte offsets, 128-byte swizzle. */
-__device__ inline uint64_t fc_wg_desc(uint32_t smem_addr, uint32_t lbo, uint32_t sbo) {
-    return (uint64_t)((smem_addr & 0x3ffff) >> 4) | ((uint64_t)((lbo & 0x3ffff) >> 4) << 16) |
-           ((uint64_t)((sbo & 0x3ffff) >> 4) << 32) | (1ull << 62);
+/* Matrix descriptor (start address, leading and stride byte offsets, 128-byte swizzle) as its
+ * two 32-bit words: the low word holds the start address >> 4 (14 bits) and the leading byte
+ * offset, the high word the stride byte offset and the swizzle mode.  Stepping through a tile
+ * adds offset >> 4 to the low word only, and never carries (shared addresses stay below
+ * 2^18).  Kept apart, each product's descriptor costs one 32-bit add: as 64-bit sums the
+ * compiler spent ~100 instructions per tile on adds with carry and moves (ncu, session 3). */
+__device__ inline uint32_t fc_wg_desc_lo(uint32_t smem_addr, uint32_t lbo) {
+    return ((smem_addr & 0x3ffff) >> 4) | (((lbo & 0x3ffff) >> 4) << 16);
 }
+__host__ __device__ constexpr uint32_t fc_wg_desc_hi(uint32_t sbo) { return ((sbo & 0x3ffff) >> 4) | (1u << 30); }
+__device__ inline uint64_t fc_wg_desc(uint32_t lo, uint32_t hi) { return ((uint64_t)hi << 32) | lo; }
 
 __device__ inline void fc_wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ inline void fc_wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }

@@ -5,8 +5,8 @@
  *     poisoned cache tail, chunk decode with documents and dropout, prefill with windows,
  *     softcap, ALiBi, prefix-LM, synaptic weights, head dims 80 / 96 / 256, empty rows),
  *     each in float32, float16 and bfloat16, each with the automatic plan, with forced key
- *     splits (the LSE merge), with the mma.sync main loop instead of wgmma and with tensor
- *     cores off (the exact kernel on 16-bit inputs), compared under SPEC.md's rule;
+ *     splits (the LSE merge), with the mma.sync main loop instead of wgmma, with the wgmma
+ *     loop's 192-row blocks and with tensor cores off (the exact kernel on 16-bit inputs), compared under SPEC.md's rule;
  *   - the two split merges (last block of each group, default; the fc_combine kernel,
  *     split_merge=kernel) on split decode shapes: each against the reference, and the two
  *     bit for bit against each other (they run the same merge function on the same partials);
@@ -150,6 +150,21 @@ static int build_cases(attn_case *cases) {
     c = make_case(1, 2, 2, 260, 260, 64); /* causal with dropout */
     c.dropout_p = 0.1f;
     cases[n++] = c;
+    /* Head dim 64 without modifiers: the 192-row blocks' shapes (test_wgmma_192_rows). */
+    c = make_case(2, 8, 2, 400, 650, 64); /* GQA chunk prefill, ragged: 1600 packed rows */
+    c.has_lengths = 1;
+    c.q_lens[0] = 400;
+    c.kv_lens[0] = 650;
+    c.q_lens[1] = 210;
+    c.kv_lens[1] = 333;
+    cases[n++] = c;
+    c = make_case(1, 3, 3, 450, 450, 64); /* bidirectional documents */
+    c.causal = 0;
+    c.doc_count = 3;
+    c.doc_sizes[0] = 200;
+    c.doc_sizes[1] = 130;
+    c.doc_sizes[2] = 120;
+    cases[n++] = c;
     return n;
 }
 
@@ -230,6 +245,16 @@ static void test_mma_main_loop(void **state) {
     run_variant("mma", options, 1);
 }
 
+/* The wgmma loop's 192-row blocks (three warpgroups, head dim 64 without modifiers), which
+ * the automatic plan takes only where their padding is small (long sequences): forced here
+ * on every case, so the test problems' small and ragged row counts run through them too. */
+static void test_wgmma_192_rows(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"block_rows", "192"}};
+    run_variant("rows192", options, 1);
+}
+
 /* Option values are checked before any device is looked for: these run everywhere. */
 static void expect_option_refused(const char *key, const char *value, const char *message) {
     attn_backend *flex = NULL;
@@ -242,6 +267,11 @@ static void expect_option_refused(const char *key, const char *value, const char
 static void test_bad_main_loop(void **state) {
     (void)state;
     expect_option_refused("main_loop", "fast", "option main_loop: 'fast' is not auto, wgmma or mma");
+}
+
+static void test_bad_block_rows(void **state) {
+    (void)state;
+    expect_option_refused("block_rows", "256", "option block_rows: '256' is not auto, 128 or 192");
 }
 
 static void test_exact_kernel(void **state) {
@@ -386,6 +416,8 @@ int main(void) {
         cmocka_unit_test(test_exact_kernel),
         cmocka_unit_test(test_mma_main_loop),
         cmocka_unit_test(test_bad_main_loop),
+        cmocka_unit_test(test_wgmma_192_rows),
+        cmocka_unit_test(test_bad_block_rows),
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),
         cmocka_unit_test(test_length_out_of_range),

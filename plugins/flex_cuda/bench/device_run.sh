@@ -1,7 +1,9 @@
 #!/bin/bash
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
-#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ncu] [anchor] [anchor-noflex]
+#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ab] [blocks] [ncu] [ncu-src] [anchor] [anchor-noflex]
+# `ab` times this build against a baseline build staged as .device/plugins/libattn_flex_cuda_base.so
+# (bench/ab_base.yaml), prefill shapes, in one process.
 # Each step has its own time limit so that one slow step still leaves the others' logs.
 set -u
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out
@@ -24,6 +26,15 @@ for step in "$@"; do
              --backend flex-cuda-mma --preset prefill > "$OUT/loops.txt" 2>&1 ;;
     merge-ab) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/merge_ab.yaml --backend flex-cuda \
            --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
+    ab) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/ab_base.yaml --backend flex-cuda \
+           --backend flex-cuda-base --preset prefill --repeats 20 > "$OUT/ab.txt" 2>&1 ;;
+    blocks) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/blocks_ab.yaml --backend flex-cuda \
+           --backend flex-cuda-128 --backend flex-cuda-192 --preset prefill > "$OUT/blocks.txt" 2>&1 ;;
+    ncu-src) timeout 300 ncu --set full --import-source yes --kernel-name regex:fc_attn_wgmma --launch-count 2 \
+           --export /tmp/prefill $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_prefill.yaml \
+           --warmup 0 --repeats 1 > "$OUT/ncu_src.log" 2>&1 &&
+         ncu --import /tmp/prefill.ncu-rep --page source --csv --print-source sass > "$OUT/ncu_source.csv" 2>&1 &&
+         ncu --import /tmp/prefill.ncu-rep --page raw --csv > "$OUT/ncu_raw.csv" 2>&1 ;;
     ncu) timeout 240 ncu --clock-control none --kernel-name regex:fc_attn_ --launch-count 4 \
            --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
            --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
@@ -37,6 +48,6 @@ done
 [ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
-for f in attnbench loops merge_ab anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+for f in attnbench loops merge_ab ab blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
 [ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
 exit 0
