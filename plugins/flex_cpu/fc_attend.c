@@ -19,6 +19,7 @@ int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char 
     /* Native items (fc_native.h) keep Q (rows padded to whole vectors), P and staged K / V
      * in float32 whatever the compute dtype. */
     int64_t q_bytes = M * pl->D * ce, q_native = M * fc_native_q_ld(pl->D) * 4;
+    if (pl->amx != FC_AMX_NONE && M * fc_amx_pad(pl->D) * 2 > q_bytes) q_bytes = M * fc_amx_pad(pl->D) * 2;
     th->execs = calloc((size_t)(pl->n_prims > 0 ? pl->n_prims : 1), sizeof *th->execs);
     th->scratch = alloc64((int64_t)pl->scratch_max);
     th->qp = alloc64(q_bytes > q_native ? q_bytes : q_native);
@@ -33,6 +34,10 @@ int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char 
     th->mask = alloc64(pl->nq_max * (int64_t)sizeof(attn_row_mask));
     th->lo = alloc64(pl->nq_max * 8);
     th->hi = alloc64(pl->nq_max * 8);
+    if (pl->amx != FC_AMX_NONE && !(th->pst = alloc64(M * (N + FC_AMX_K) * 2))) {
+        snprintf(msg, msg_cap, "out of memory for a thread's tiles (M %lld, N %lld)", (long long)M, (long long)N);
+        return -1;
+    }
     if (!th->execs || !th->scratch || !th->qp || !th->p || !th->kst || !th->vst || !th->s || !th->o || !th->m ||
         !th->l || !th->doc_k || !th->mask || !th->lo || !th->hi) {
         snprintf(msg, msg_cap, "out of memory for a thread's tiles (M %lld, N %lld)", (long long)M, (long long)N);
@@ -73,6 +78,7 @@ void fc_thread_free(fc_thread *th, const fc_plan *pl) {
     free(th->mask);
     free(th->lo);
     free(th->hi);
+    free(th->pst);
     memset(th, 0, sizeof *th);
 }
 
@@ -99,7 +105,46 @@ static void stage_kv(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, i
     memset((char *)th->vst + valid * pl->Dv * ce, 0, (size_t)((n - valid) * pl->Dv * ce));
 }
 
+/* Rows [j0, j0 + rows) of K or V (view) of head hkv of batch b as contiguous bfloat16 rows of
+ * width elements: in place when they are (the row stride returned in *ld), else copied into
+ * buf.  AMX runs only on bfloat16 problems, so there is nothing to convert. */
+static const uint16_t *bf16_rows(const fc_plan *pl, const fc_view *view, int64_t b, int64_t hkv, int64_t j0, int64_t rows,
+                                 int64_t width, uint16_t *buf, int64_t *ld) {
+    const char *first = elem4(view, b, hkv, j0, 0, 2);
+    if (view->stride[3] == 1) {
+        *ld = view->stride[2];
+        return (const uint16_t *)first;
+    }
+    for (int64_t r = 0; r < rows; ++r)
+        fc_load_row(first + r * view->stride[2] * 2, view->stride[3], width, pl->dtype, pl->cdt, buf + r * width);
+    *ld = width;
+    return buf;
+}
+
+/* The AMX layouts of a prepared head (fc_plan.h, fc_amx.h), 16 keys at a time so that rows
+ * which need gathering go through the thread's staging tiles. */
+static void prepare_head_amx(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
+    const int64_t tk = pl->prep_tk, kv_len = pl->kv_len[b], dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv);
+    uint16_t *kp = (uint16_t *)(pl->prep + pl->prep_off[b] + hkv * pl->prep_block), *vp = kp + dp * tk;
+    for (int64_t j0 = 0; j0 < kv_len; j0 += 16) {
+        int64_t rows = kv_len - j0 < 16 ? kv_len - j0 : 16, ld;
+        const uint16_t *k = bf16_rows(pl, &pl->k, b, hkv, j0, rows, pl->D, th->kst, &ld);
+        fc_amx_pack_k_rows(k, ld, j0, rows, pl->D, tk, kp);
+        const uint16_t *v = bf16_rows(pl, &pl->v, b, hkv, j0, rows, pl->Dv, th->vst, &ld);
+        fc_amx_pack_v_rows(v, ld, j0, rows, pl->Dv, vp);
+    }
+    /* Zeros from kv_len on: keys past it may hold anything (NaN), and P.V multiplies them
+     * by zero probabilities. */
+    for (int64_t r = 0; r < dp / 2; ++r) memset(kp + (r * tk + kv_len) * 2, 0, (size_t)((tk - kv_len) * 4));
+    const int64_t pairs = (kv_len + 1) / 2; /* an odd kv_len's last pair has its zero already */
+    memset(vp + pairs * dvp * 2, 0, (size_t)((tk / 2 - pairs) * dvp * 4));
+}
+
 void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
+    if (pl->amx != FC_AMX_NONE) {
+        prepare_head_amx(pl, th, b, hkv);
+        return;
+    }
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype), tk = pl->prep_tk;
     const int64_t kv_len = pl->kv_len[b], D = pl->D, Dv = pl->Dv;
     char *kt = pl->prep + pl->prep_off[b] + hkv * pl->prep_block, *vp = kt + D * tk * ce;
@@ -223,15 +268,51 @@ static void native_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thre
                  D * in);
 }
 
+/* P of the tile's rows [m, n] (bfloat16, row stride n) copied to [m, nk] with `shift` zero
+ * columns first and zeros after: nk = fc_amx_pad(n + shift) keys from an even key. */
+static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t shift, int64_t nk, uint16_t *dst) {
+    for (int64_t r = 0; r < m; ++r) {
+        uint16_t *out = dst + r * nk;
+        memset(out, 0, (size_t)(shift * 2));
+        memcpy(out + shift, p + r * n, (size_t)(n * 2));
+        memset(out + shift + n, 0, (size_t)((nk - shift - n) * 2));
+    }
+}
+
+/* One tile of an AMX item: S = Q.K^T from the head's K pack, the softmax shared with the
+ * other paths (P in bfloat16), then O += P.V from the V pack.  P.V reduces over pairs of keys
+ * from an even key, FC_AMX_K keys a step: a tile that starts at an odd key (windows, split
+ * pieces) or whose key count is not a multiple of FC_AMX_K (the last tile of a range) has its
+ * P copied with zero columns around it; the default tiles need no copy. */
+static void amx_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
+                     const fc_tile *tile, const fc_softmax_tile *st) {
+    const int64_t dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv), tk = pl->prep_tk, n = tile->n;
+    const uint16_t *kp = (const uint16_t *)(pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block);
+    const uint16_t *vp = kp + dp * tk;
+    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 * 2, tk, n, th->s, n);
+    fc_softmax_tile_update(sp, st);
+    const int64_t shift = tile->j0 & 1;
+    const uint16_t *p = th->p;
+    int64_t nk = n;
+    if (shift || n % FC_AMX_K) {
+        nk = fc_amx_pad(n + shift);
+        stage_p(th->p, tile->m, n, shift, nk, th->pst);
+        p = th->pst;
+    }
+    fc_amx_pv(pl->amx, p, nk, tile->m, nk, vp + (tile->j0 - shift) / 2 * dvp * 2, dvp, pl->Dv, th->o + tile->r0 * pl->Dv,
+              pl->Dv);
+}
+
 int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
                    const fc_item *it, float *partial, char *msg, size_t msg_cap) {
     const int64_t M = pl->group * it->nq, D = pl->D, Dv = pl->Dv;
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
-    const int native = fc_item_native(pl, it);
+    const int native = fc_item_native(pl, it), amx = fc_item_amx(pl, it);
     /* Native items keep Q and P in float32 (fc_native.h), whatever the compute dtype. */
     fc_softmax_problem sp_native = *sp;
     sp_native.p_bf16 = 0;
-    const int64_t q_ld = native ? fc_native_q_ld(D) : D, q_size = native ? 4 : ce;
+    /* AMX items pad Q's rows with zeros to whole A tile rows (the K pack's pad is zero too). */
+    const int64_t q_ld = native ? fc_native_q_ld(D) : amx ? fc_amx_pad(D) : D, q_size = native ? 4 : ce;
     const int32_t q_cdt = native ? FC_CDT_F32 : pl->cdt;
     fc_rows rows;
     fc_item_rows(pl, p, it, th->mask, th->lo, th->hi, &rows);
@@ -279,6 +360,10 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
             native_tile(pl, &sp_native, th, it, &tile, j_end - tile.j0, &st);
             continue;
         }
+        if (amx) {
+            amx_tile(pl, sp, th, it, &tile, &st);
+            continue;
+        }
 
         const void *kp, *vp;
         tile_operands(pl, th, it, &tile, &kp, &vp);
@@ -302,6 +387,7 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
         }
     }
 
+    if (amx) fc_amx_release(pl->amx);
     if (it->piece < 0) {
         write_rows(pl, it, th->o, th->m, th->l);
     } else {

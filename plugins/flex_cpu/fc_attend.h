@@ -13,6 +13,7 @@ typedef struct fc_thread {
     fc_exec *execs; /* [plan.n_prims], parallel to plan.prims */
     void *scratch;
     void *qp, *p, *kst, *vst;      /* packed Q [M, D], P [M, N], staged K [N, D] and V [N, Dv] */
+    uint16_t *pst;                 /* AMX: P re-laid for P.V [M, N + FC_AMX_K] (NULL without AMX) */
     float *s, *o, *m, *l;          /* S [M, N], running O [M, Dv], max and sum [M] */
     int32_t *doc_k;                /* [N] */
     attn_row_mask *mask;           /* [nq] */
