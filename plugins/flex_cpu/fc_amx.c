@@ -1,5 +1,7 @@
 #include "fc_amx.h"
 
+#include "fc_io.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,26 +63,37 @@ int fc_amx_available(char *reason, size_t reason_cap) {
 
 /* ---- Packing into the B layouts ------------------------------------------------------ */
 
-void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk,
-                        uint16_t *dst) {
-    const int64_t pairs = fc_amx_pad(D) / 2;
-    /* Pair row by pair row, so that the writes of one row are contiguous (2 x count
-     * elements); the reads take two elements of every key row. */
-    for (int64_t r = 0; r < pairs; ++r) {
+/* Pair rows [r0, r1) of keys [0, count): one uint32 (two bfloat16) per key and pair row. */
+static void pack_k_scalar(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk, int64_t r0,
+                          int64_t r1, uint16_t *dst) {
+    for (int64_t r = r0; r < r1; ++r) {
         uint16_t *out = dst + (r * tk + j0) * 2;
         const int64_t d0 = 2 * r, d1 = 2 * r + 1;
-        if (d1 < D) {
-            for (int64_t j = 0; j < count; ++j) {
-                out[2 * j] = k[j * ldk + d0];
-                out[2 * j + 1] = k[j * ldk + d1];
-            }
-        } else {
-            for (int64_t j = 0; j < count; ++j) {
-                out[2 * j] = d0 < D ? k[j * ldk + d0] : 0;
-                out[2 * j + 1] = 0;
-            }
+        for (int64_t j = 0; j < count; ++j) {
+            out[2 * j] = d0 < D ? k[j * ldk + d0] : 0;
+            out[2 * j + 1] = d1 < D ? k[j * ldk + d1] : 0;
         }
     }
+}
+
+/* The K pack is a transpose of 4-byte elements: key rows of D / 2 pairs become pair rows of
+ * keys.  Whole blocks of 16 keys x 16 pairs go through flex-cpu's vector transpose
+ * (fc_io.h; shuffles only, so every bit pattern moves unchanged) when the pairs are 4-byte
+ * aligned, the rest element by element.  This runs once per head and run; element by element
+ * it took about as long as a tile's products. */
+void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk,
+                        uint16_t *dst) {
+    const int64_t pairs = fc_amx_pad(D) / 2, whole = D / 2 / 16 * 16; /* pairs inside D, in blocks of 16 */
+    const int aligned = ldk % 2 == 0 && (uintptr_t)k % 4 == 0 && (uintptr_t)dst % 4 == 0 && tk % 2 == 0;
+    int64_t j = 0;
+    if (aligned)
+        for (; j + 16 <= count; j += 16) {
+            for (int64_t r = 0; r < whole; r += 16)
+                fc_transpose16_f32((const float *)(k + j * ldk + 2 * r), ldk / 2, (float *)(dst + (r * tk + j0 + j) * 2),
+                                   tk);
+            pack_k_scalar(k + j * ldk, ldk, j0 + j, 16, D, tk, whole, pairs, dst);
+        }
+    pack_k_scalar(k + j * ldk, ldk, j0 + j, count - j, D, tk, 0, pairs, dst);
 }
 
 void fc_amx_pack_k(const uint16_t *k, int64_t ldk, int64_t count, int64_t D, int64_t tk, uint16_t *dst) {
@@ -96,10 +109,16 @@ void fc_amx_pack_v_rows(const uint16_t *v, int64_t ldv, int64_t j0, int64_t coun
     for (int64_t c = 0; c < count; c += 2) {
         const uint16_t *a = v + c * ldv, *b = c + 1 < count ? v + (c + 1) * ldv : NULL;
         uint16_t *out = dst + (j0 + c) / 2 * dvp * 2;
-        for (int64_t e = 0; e < Dv; ++e) {
-            out[2 * e] = a[e];
-            out[2 * e + 1] = b ? b[e] : 0;
-        }
+        if (b)
+            for (int64_t e = 0; e < Dv; ++e) { /* interleaving two rows: vectorised by the compiler */
+                out[2 * e] = a[e];
+                out[2 * e + 1] = b[e];
+            }
+        else
+            for (int64_t e = 0; e < Dv; ++e) {
+                out[2 * e] = a[e];
+                out[2 * e + 1] = 0;
+            }
         memset(out + 2 * Dv, 0, (size_t)((dvp - Dv) * 4));
     }
 }

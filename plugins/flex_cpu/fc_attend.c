@@ -121,30 +121,35 @@ static const uint16_t *bf16_rows(const fc_plan *pl, const fc_view *view, int64_t
     return buf;
 }
 
-/* The AMX layouts of a prepared head (fc_plan.h, fc_amx.h), 16 keys at a time so that rows
- * which need gathering go through the thread's staging tiles. */
-static void prepare_head_amx(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
-    const int64_t tk = pl->prep_tk, kv_len = pl->kv_len[b], dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv);
+/* Keys [j0, j1) of the AMX packs of a prepared head (fc_plan.h, fc_amx.h), j0 a multiple of
+ * 16: 16 keys at a time, so that rows which need gathering go through the thread's staging
+ * tiles; zeros from kv_len on (keys past it may hold anything, NaN included, and P.V
+ * multiplies them by zero probabilities). */
+static void prepare_head_amx(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t j0, int64_t j1) {
+    const int64_t tk = pl->prep_tk, dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv);
+    const int64_t kv_end = pl->kv_len[b] < j1 ? pl->kv_len[b] : j1; /* keys of the part that exist */
     uint16_t *kp = (uint16_t *)(pl->prep + pl->prep_off[b] + hkv * pl->prep_block), *vp = kp + dp * tk;
-    for (int64_t j0 = 0; j0 < kv_len; j0 += 16) {
-        int64_t rows = kv_len - j0 < 16 ? kv_len - j0 : 16, ld;
-        const uint16_t *k = bf16_rows(pl, &pl->k, b, hkv, j0, rows, pl->D, th->kst, &ld);
-        fc_amx_pack_k_rows(k, ld, j0, rows, pl->D, tk, kp);
-        const uint16_t *v = bf16_rows(pl, &pl->v, b, hkv, j0, rows, pl->Dv, th->vst, &ld);
-        fc_amx_pack_v_rows(v, ld, j0, rows, pl->Dv, vp);
+    for (int64_t j = j0; j < kv_end; j += 16) {
+        int64_t rows = kv_end - j < 16 ? kv_end - j : 16, ld;
+        const uint16_t *k = bf16_rows(pl, &pl->k, b, hkv, j, rows, pl->D, th->kst, &ld);
+        fc_amx_pack_k_rows(k, ld, j, rows, pl->D, tk, kp);
+        const uint16_t *v = bf16_rows(pl, &pl->v, b, hkv, j, rows, pl->Dv, th->vst, &ld);
+        fc_amx_pack_v_rows(v, ld, j, rows, pl->Dv, vp); /* an odd kv_len's last pair gets its zero */
     }
-    /* Zeros from kv_len on: keys past it may hold anything (NaN), and P.V multiplies them
-     * by zero probabilities. */
-    for (int64_t r = 0; r < dp / 2; ++r) memset(kp + (r * tk + kv_len) * 2, 0, (size_t)((tk - kv_len) * 4));
-    const int64_t pairs = (kv_len + 1) / 2; /* an odd kv_len's last pair has its zero already */
-    memset(vp + pairs * dvp * 2, 0, (size_t)((tk / 2 - pairs) * dvp * 4));
+    const int64_t z0 = kv_end > j0 ? kv_end : j0; /* first key of the part to zero */
+    if (z0 >= j1) return;
+    for (int64_t r = 0; r < dp / 2; ++r) memset(kp + (r * tk + z0) * 2, 0, (size_t)((j1 - z0) * 4));
+    const int64_t p0 = (z0 + 1) / 2; /* pairs wholly past kv_len (j1 is even) */
+    memset(vp + p0 * dvp * 2, 0, (size_t)((j1 / 2 - p0) * dvp * 4));
 }
 
-void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
+void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t part) {
     if (pl->amx != FC_AMX_NONE) {
-        prepare_head_amx(pl, th, b, hkv);
+        int64_t j0 = part * FC_AMX_PREP_KEYS, j1 = j0 + FC_AMX_PREP_KEYS < pl->prep_tk ? j0 + FC_AMX_PREP_KEYS : pl->prep_tk;
+        prepare_head_amx(pl, th, b, hkv, j0, j1);
         return;
     }
+    (void)part; /* one part */
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype), tk = pl->prep_tk;
     const int64_t kv_len = pl->kv_len[b], D = pl->D, Dv = pl->Dv;
     char *kt = pl->prep + pl->prep_off[b] + hkv * pl->prep_block, *vp = kt + D * tk * ce;

@@ -167,7 +167,9 @@ static attn_status plan_prepared(fc_plan *pl, char *msg, uint32_t msg_cap) {
          * past kv_len, all zeros. */
         pl->prep_tk = fc_amx_pad(max_kv) + 2 * FC_AMX_K;
         pl->prep_block = pl->prep_tk * (fc_amx_pad(pl->D) + fc_amx_pad(pl->Dv)) * 2;
+        pl->prep_parts = (pl->prep_tk + FC_AMX_PREP_KEYS - 1) / FC_AMX_PREP_KEYS;
     } else {
+        pl->prep_parts = 1;
         /* Tiles start anywhere (windows) and round their key count up to FC_GRAN: one more
          * granule of zeros keeps every tile inside the buffer. */
         pl->prep_tk = (max_kv + FC_GRAN - 1) / FC_GRAN * FC_GRAN + FC_GRAN;

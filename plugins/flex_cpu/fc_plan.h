@@ -35,6 +35,9 @@
 #define FC_SRC_PREPARED_K 3 /* the prepared K^T, and V read in place */
 #define FC_SRC_COUNT 4
 
+/* Keys per unit of work when an AMX pack is prepared (fc_prepare_head). */
+#define FC_AMX_PREP_KEYS 512
+
 /* Granularity of tile sizes: key counts and row blocks are multiples of it (or end at the
  * item's last row), which bounds the number of distinct matmul shapes. */
 #define FC_GRAN 16
@@ -115,6 +118,8 @@ typedef struct fc_plan {
     char *prep;
     int64_t *prep_off;
     int64_t prep_tk, prep_block, prep_heads, prep_bytes;
+    int64_t prep_parts; /* work units per prepared head: AMX packs split their keys
+                           (FC_AMX_PREP_KEYS each) so that few heads still busy every thread */
 
     /* The matmul primitives: prims[fc_prim_index(...)], NULL where the loop never goes.
      * m_slot maps a row count (0..m_max) to its index, -1 when unused. */

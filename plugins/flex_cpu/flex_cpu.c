@@ -326,14 +326,15 @@ static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fc_plan
         char tmsg[ATTN_MSG_CAP];
         int rc = fc_thread_init(&th, pl, self->cache.engine, tmsg, sizeof tmsg);
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t n = 0; n < pl->prep_heads; ++n) {
+        for (int64_t u = 0; u < pl->prep_heads * pl->prep_parts; ++u) {
             if (rc != 0) continue;
+            int64_t n = u / pl->prep_parts;
             int64_t b = 0, k = n; /* the n-th prepared head: batches in order, Hkv heads each */
             while (pl->prep_off[b] < 0 || k >= pl->Hkv) {
                 if (pl->prep_off[b] >= 0) k -= pl->Hkv;
                 b++;
             }
-            fc_prepare_head(pl, &th, b, k);
+            fc_prepare_head(pl, &th, b, k, u % pl->prep_parts);
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t n = 0; n < pl->n_items; ++n) {

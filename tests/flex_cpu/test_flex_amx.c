@@ -37,8 +37,9 @@ static uint16_t *make_rows(int64_t rows, int64_t width, int64_t ld, int seed) {
 
 /* ---- Packing ------------------------------------------------------------------------- */
 
-static void check_pack_k(int64_t D, int64_t count, int64_t tk) {
-    const int64_t ldk = D + 3, pairs = fc_amx_pad(D) / 2, size = pairs * tk * 2;
+/* ldk even: whole blocks take the vector transpose; odd: element by element. */
+static void check_pack_k(int64_t D, int64_t count, int64_t tk, int64_t ldk) {
+    const int64_t pairs = fc_amx_pad(D) / 2, size = pairs * tk * 2;
     uint16_t *k = make_rows(count, D, ldk, 1), *dst = malloc(sizeof(uint16_t) * (size_t)(size + 64));
     for (int64_t n = 0; n < size + 64; ++n) dst[n] = BF16_GUARD;
     fc_amx_pack_k(k, ldk, count, D, tk, dst);
@@ -97,9 +98,11 @@ static void packing_matches_definition(void **state) {
     (void)state;
     const int64_t dims[] = {64, 80, 96, 128, 33, 8, 1};
     for (size_t n = 0; n < sizeof dims / sizeof *dims; ++n) {
-        check_pack_k(dims[n], 37, 96);
-        check_pack_k(dims[n], 64, 64);
-        check_pack_k(dims[n], 0, 32);
+        check_pack_k(dims[n], 37, 96, dims[n] + 3);
+        check_pack_k(dims[n], 37, 96, dims[n] + 4);
+        check_pack_k(dims[n], 64, 64, dims[n]);
+        check_pack_k(dims[n], 64, 66, dims[n] + 2);
+        check_pack_k(dims[n], 0, 32, dims[n]);
         check_pack_v(dims[n], 37, 96);
         check_pack_v(dims[n], 64, 64);
         check_pack_v(dims[n], 1, 32);
@@ -431,23 +434,29 @@ static void check_problem(bf_problem *s, const char *name) {
     free(o);
 }
 
+/* The plugin of this build, or ATTN_FLEX_CPU_PATH from the environment (a staged build run
+ * on another machine: plugins/flex_cpu/bench/xeon_amx.sh). */
+static const char *flex_path(void) {
+    const char *path = getenv("ATTN_FLEX_CPU_PATH");
+    return path && *path ? path : ATTN_FLEX_CPU_PATH;
+}
+
 static attn_backend *open_flex(const char *amx, const char *q_tile, const char *kv_tile, const char *edge_tile) {
     attn_option options[5] = {{"amx", amx}, {"q_tile", q_tile}, {"kv_tile", kv_tile}, {"edge_tile", edge_tile},
                               {"threads", "2"}};
     attn_backend *backend = NULL;
     attn_error err;
-    if (attn_backend_open("flex-cpu", ATTN_FLEX_CPU_PATH, options, 5, &backend, &err) != ATTN_OK)
+    if (attn_backend_open("flex-cpu", flex_path(), options, 5, &backend, &err) != ATTN_OK)
         fail_msg("cannot open flex-cpu: %s", err.message);
     return backend;
 }
 
-/* The plugin with amx: emulate, each problem chosen to reach one edge of the AMX path; the
- * run must have put items on the AMX kernel (its log says how many). */
-static void plugin_emulated_matches_float64(void **state) {
-    (void)state;
+/* The plugin with amx (emulate or auto), each problem chosen to reach one edge of the AMX
+ * path; the run must have put items on the AMX kernel (its log says how many). */
+static void plugin_problems(const char *amx) {
     setenv("ATTN_LOG", "debug", 1);
     bf_problem s;
-    attn_backend *tiles32 = open_flex("emulate", "48", "32", "16"), *tiles48 = open_flex("emulate", "100", "48", "16");
+    attn_backend *tiles32 = open_flex(amx, "48", "32", "16"), *tiles48 = open_flex(amx, "100", "48", "16");
 
     /* GQA 4/2, causal, D 80, kv_len 77 (not a multiple of 16 or 32): items of 48 rows. */
     bf_init(&s, 1, 4, 2, 77, 77, 80, 80, NULL, NULL);
@@ -482,9 +491,32 @@ static void plugin_emulated_matches_float64(void **state) {
     check_problem(&s, "ragged chunk D64");
     bf_free(&s);
 
+    /* More keys than one unit of preparation (FC_AMX_PREP_KEYS): a head packed by two threads,
+     * kv_len odd inside the second part. */
+    bf_init(&s, 1, 2, 1, 531, 531, 64, 64, NULL, NULL);
+    assert_true(run_logged(tiles48, &s) > 0);
+    check_problem(&s, "causal T531 D64");
+    bf_free(&s);
+
     attn_backend_close(tiles32);
     attn_backend_close(tiles48);
     unsetenv("ATTN_LOG");
+}
+
+static void plugin_emulated_matches_float64(void **state) {
+    (void)state;
+    plugin_problems("emulate");
+}
+
+/* The same problems on the tile instructions (amx: auto on a CPU with AMX). */
+static void plugin_hardware_matches_float64(void **state) {
+    (void)state;
+    char reason[200];
+    if (!fc_amx_available(reason, sizeof reason)) {
+        printf("skipped: no AMX here: %s\n", reason);
+        skip();
+    }
+    plugin_problems("auto");
 }
 
 /* amx: off runs the same problems without the AMX kernel, and amx: auto on a CPU without AMX
@@ -510,7 +542,7 @@ static void option_checked(void **state) {
     attn_option bad = {"amx", "on"};
     attn_backend *backend = NULL;
     attn_error err;
-    assert_int_equal(attn_backend_open("flex-cpu", ATTN_FLEX_CPU_PATH, &bad, 1, &backend, &err), ATTN_E_INVALID);
+    assert_int_equal(attn_backend_open("flex-cpu", flex_path(), &bad, 1, &backend, &err), ATTN_E_INVALID);
     assert_contains(err.message, "option amx: 'on' is not auto, off or emulate");
 }
 
@@ -518,7 +550,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(packing_matches_definition),  cmocka_unit_test(emulated_qk_matches_float64),
         cmocka_unit_test(emulated_pv_matches_float64), cmocka_unit_test(hardware_matches_emulation),
-        cmocka_unit_test(plugin_emulated_matches_float64), cmocka_unit_test(option_checked),
+        cmocka_unit_test(plugin_emulated_matches_float64), cmocka_unit_test(plugin_hardware_matches_float64),
+        cmocka_unit_test(option_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
