@@ -220,7 +220,7 @@ static float emu_bf16(const uint8_t *p) { /* a bfloat16 as float32; denormals re
     return f;
 }
 
-static float emu_ftz(float x) { /* denormal results flushed to zero (FTZ) */
+static float emu_flush(float x) { /* a denormal read as zero (DAZ) or written as zero (FTZ) */
     uint32_t u;
     memcpy(&u, &x, 4);
     if ((u & 0x7f800000u) == 0) u &= 0x80000000u;
@@ -228,23 +228,26 @@ static float emu_ftz(float x) { /* denormal results flushed to zero (FTZ) */
     return x;
 }
 
-/* TDPBF16PS, in the order of the instruction's definition (Intel SDM): for each row m of C,
- * for each pair k of the reduction, for each column n, two float32 additions of the products
- * of A[m][2k], B[k][2n] and A[m][2k+1], B[k][2n+1].  A product of two bfloat16 is exact in
- * float32, so the only roundings are the additions. */
+/* TDPBF16PS as the Intel SDM defines it, row by row of C: two float32 partial sums per column
+ * start at zero, one over the even and one over the odd elements of the pairs along the
+ * reduction (each step a fused multiply-add: a product of two bfloat16 is exact in float32,
+ * so it is one rounding), then their sum is added to C; DAZ and FTZ on every operation.  The
+ * order matters for the last bits only; the hardware is checked against this in
+ * test_flex_amx (hardware_matches_emulation). */
 static void emu_dp(int c, int a, int b) {
     emu_check(c), emu_check(a), emu_check(b);
     if (emu.colsb[a] / 4 != emu.rows[b]) emu_fault("A's pairs per row differ from B's rows", a);
     if (emu.rows[a] != emu.rows[c]) emu_fault("A's rows differ from C's", a);
     if (emu.colsb[b] != emu.colsb[c]) emu_fault("B's row bytes differ from C's", b);
     for (int m = 0; m < emu.rows[c]; ++m) {
-        float acc[16];
-        memcpy(acc, emu.data[c][m], sizeof acc);
+        float even[16] = {0}, odd[16] = {0}, acc[16];
         for (int k = 0; k < emu.colsb[a] / 4; ++k)
             for (int n = 0; n < emu.colsb[c] / 4; ++n) {
-                acc[n] = emu_ftz(acc[n] + emu_bf16(&emu.data[a][m][4 * k]) * emu_bf16(&emu.data[b][k][4 * n]));
-                acc[n] = emu_ftz(acc[n] + emu_bf16(&emu.data[a][m][4 * k + 2]) * emu_bf16(&emu.data[b][k][4 * n + 2]));
+                even[n] = emu_flush(even[n] + emu_bf16(&emu.data[a][m][4 * k]) * emu_bf16(&emu.data[b][k][4 * n]));
+                odd[n] = emu_flush(odd[n] + emu_bf16(&emu.data[a][m][4 * k + 2]) * emu_bf16(&emu.data[b][k][4 * n + 2]));
             }
+        memcpy(acc, emu.data[c][m], sizeof acc);
+        for (int n = 0; n < emu.colsb[c] / 4; ++n) acc[n] = emu_flush(emu_flush(acc[n]) + emu_flush(even[n] + odd[n]));
         memcpy(emu.data[c][m], acc, sizeof acc);
     }
 }
