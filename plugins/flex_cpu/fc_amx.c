@@ -63,11 +63,17 @@ int fc_amx_available(char *reason, size_t reason_cap) {
 
 /* ---- Packing into the B layouts ------------------------------------------------------ */
 
-/* Pair rows [r0, r1) of keys [0, count): one uint32 (two bfloat16) per key and pair row. */
-static void pack_k_scalar(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk, int64_t r0,
-                          int64_t r1, uint16_t *dst) {
+/* The 32 elements (16 keys x 2) of pair row r in key block b of a K pack. */
+static inline uint16_t *k_block_row(uint16_t *dst, int64_t pairs, int64_t b, int64_t r) {
+    return dst + (b * pairs + r) * 32;
+}
+
+/* Keys [j0, j0 + count) of one block (j0 % 16 + count <= 16), pair rows [r0, r1). */
+static void pack_k_scalar(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t r0, int64_t r1,
+                          uint16_t *dst) {
+    const int64_t pairs = fc_amx_pad(D) / 2;
     for (int64_t r = r0; r < r1; ++r) {
-        uint16_t *out = dst + (r * tk + j0) * 2;
+        uint16_t *out = k_block_row(dst, pairs, j0 / 16, r) + j0 % 16 * 2;
         const int64_t d0 = 2 * r, d1 = 2 * r + 1;
         for (int64_t j = 0; j < count; ++j) {
             out[2 * j] = d0 < D ? k[j * ldk + d0] : 0;
@@ -76,30 +82,41 @@ static void pack_k_scalar(const uint16_t *k, int64_t ldk, int64_t j0, int64_t co
     }
 }
 
-/* The K pack is a transpose of 4-byte elements: key rows of D / 2 pairs become pair rows of
- * keys.  Whole blocks of 16 keys x 16 pairs go through flex-cpu's vector transpose
- * (fc_io.h; shuffles only, so every bit pattern moves unchanged) when the pairs are 4-byte
- * aligned, the rest element by element.  This runs once per head and run; element by element
- * it took about as long as a tile's products. */
-void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk,
-                        uint16_t *dst) {
-    const int64_t pairs = fc_amx_pad(D) / 2, whole = D / 2 / 16 * 16; /* pairs inside D, in blocks of 16 */
-    const int aligned = ldk % 2 == 0 && (uintptr_t)k % 4 == 0 && (uintptr_t)dst % 4 == 0 && tk % 2 == 0;
-    int64_t j = 0;
-    if (aligned)
-        for (; j + 16 <= count; j += 16) {
-            for (int64_t r = 0; r < whole; r += 16)
-                fc_transpose16_f32((const float *)(k + j * ldk + 2 * r), ldk / 2, (float *)(dst + (r * tk + j0 + j) * 2),
-                                   tk);
-            pack_k_scalar(k + j * ldk, ldk, j0 + j, 16, D, tk, whole, pairs, dst);
+/* A block of the K pack is a transpose of 4-byte elements: 16 key rows of pairs become pair
+ * rows of 16 keys.  Whole 16 x 16 squares go through flex-cpu's vector transpose (fc_io.h;
+ * shuffles only, so every bit pattern moves unchanged) when the pairs are 4-byte aligned,
+ * the rest element by element.  This runs once per head and run; element by element it took
+ * about as long as a tile's products. */
+void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, uint16_t *dst) {
+    const int64_t pairs = fc_amx_pad(D) / 2, whole = D / 2 / 16 * 16; /* pairs inside D, in squares of 16 */
+    const int aligned = ldk % 2 == 0 && (uintptr_t)k % 4 == 0 && (uintptr_t)dst % 4 == 0;
+    for (int64_t j = 0; j < count; j += 16) {
+        const int64_t rows = count - j < 16 ? count - j : 16;
+        int64_t r0 = 0;
+        if (aligned && rows == 16)
+            for (; r0 < whole; r0 += 16)
+                fc_transpose16_f32((const float *)(k + j * ldk + 2 * r0), ldk / 2,
+                                   (float *)k_block_row(dst, pairs, (j0 + j) / 16, r0), 16);
+        pack_k_scalar(k + j * ldk, ldk, j0 + j, rows, D, r0, pairs, dst);
+    }
+}
+
+void fc_amx_zero_k(int64_t j0, int64_t j1, int64_t D, uint16_t *dst) {
+    const int64_t pairs = fc_amx_pad(D) / 2;
+    for (int64_t j = j0; j < j1;) {
+        const int64_t b = j / 16, end = (b + 1) * 16 < j1 ? (b + 1) * 16 : j1;
+        if (j % 16 == 0 && end == (b + 1) * 16) { /* a whole block: one piece */
+            memset(k_block_row(dst, pairs, b, 0), 0, (size_t)(pairs * 64));
+        } else {
+            for (int64_t r = 0; r < pairs; ++r) memset(k_block_row(dst, pairs, b, r) + j % 16 * 2, 0, (size_t)((end - j) * 4));
         }
-    pack_k_scalar(k + j * ldk, ldk, j0 + j, count - j, D, tk, 0, pairs, dst);
+        j = end;
+    }
 }
 
 void fc_amx_pack_k(const uint16_t *k, int64_t ldk, int64_t count, int64_t D, int64_t tk, uint16_t *dst) {
-    const int64_t pairs = fc_amx_pad(D) / 2;
-    fc_amx_pack_k_rows(k, ldk, 0, count, D, tk, dst);
-    for (int64_t r = 0; r < pairs; ++r) memset(dst + (r * tk + count) * 2, 0, (size_t)((tk - count) * 4));
+    fc_amx_pack_k_rows(k, ldk, 0, count, D, dst);
+    fc_amx_zero_k(count, tk, D, dst);
 }
 
 /* Rows j0 .. j0 + count - 1 of the V pack, j0 even; an odd count leaves the last pair's
@@ -285,15 +302,15 @@ __attribute__((target("amx-tile"))) static void release_hw(void) { _tile_release
 
 /* ---- Dispatch -------------------------------------------------------------------------- */
 
-void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp, int64_t tk,
-               int64_t n, float *s, int64_t lds) {
+void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp, int64_t n,
+               float *s, int64_t lds) {
 #if FC_AMX_X86
     if (kernel == FC_AMX_HW) {
-        fc_amx_qk_hw(q, ldq, m, dp, kp, tk, n, s, lds);
+        fc_amx_qk_hw(q, ldq, m, dp, kp, n, s, lds);
         return;
     }
 #endif
-    fc_amx_qk_emu(q, ldq, m, dp, kp, tk, n, s, lds);
+    fc_amx_qk_emu(q, ldq, m, dp, kp, n, s, lds);
 }
 
 void fc_amx_pv(int kernel, const uint16_t *p, int64_t ldp, int64_t m, int64_t nk, const uint16_t *vp, int64_t dvp,

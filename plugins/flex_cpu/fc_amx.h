@@ -38,10 +38,13 @@ int fc_amx_available(char *reason, size_t reason_cap);
 /* Head dims padded to whole A tile rows. */
 static inline int64_t fc_amx_pad(int64_t d) { return (d + FC_AMX_K - 1) / FC_AMX_K * FC_AMX_K; }
 
-/* The B operand of S = Q.K^T: dst[(r * tk + j) * 2 + t] = K[j][2r + t] for pair rows
- * r < fc_amx_pad(D) / 2 and keys j < tk, zero where j >= count or 2r + t >= D.  Key j's row is
- * the D contiguous bfloat16 at k + j * ldk.  A B tile of 16 keys starting at any key j0 is
- * then 16 rows of 64 bytes at dst + j0 * 2, row stride tk * 4 bytes. */
+/* The B operand of S = Q.K^T, in blocks of 16 keys: with pairs = fc_amx_pad(D) / 2,
+ *   dst[((j / 16) * pairs + r) * 32 + (j % 16) * 2 + t] = K[j][2r + t]
+ * for keys j < tk (a multiple of 16) and pair rows r < pairs, zero where j >= count or
+ * 2r + t >= D.  Key j's row is the D contiguous bfloat16 at k + j * ldk.  The B tile of the 16
+ * keys of block b and pair rows r0 .. r0 + 15 is then 1 KiB in one piece, at
+ * dst + (b * pairs + r0) * 32, rows 64 bytes apart: tile loads touch one or two pages, where
+ * a key-major layout would spread each over 16 (one per pair row). */
 void fc_amx_pack_k(const uint16_t *k, int64_t ldk, int64_t count, int64_t D, int64_t tk, uint16_t *dst);
 
 /* The B operand of O += P.V: dst[(r * dvp + e) * 2 + t] = V[2r + t][e] for key pairs
@@ -51,17 +54,21 @@ void fc_amx_pack_k(const uint16_t *k, int64_t ldk, int64_t count, int64_t D, int
  * dst + (j0 / 2 * dvp + e0) * 2, row stride dvp * 4 bytes. */
 void fc_amx_pack_v(const uint16_t *v, int64_t ldv, int64_t count, int64_t Dv, int64_t tk, uint16_t *dst);
 
-/* Packs count keys (rows j0 + c of a bigger pack, c < count) of a prepared head: callers that
- * stage rows in blocks pack block by block.  Same layouts as above; tk is the whole pack's
- * key stride; rows j0.. of dst are written, the rest untouched. */
-void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, int64_t tk, uint16_t *dst);
+/* Keys j0 .. j0 + count - 1 of the packs, j0 a multiple of 16 (K) or even (V), for callers
+ * that stage rows block by block; same layouts as above, and nothing else written (the
+ * zeros of a K block's missing keys are the caller's, fc_amx_zero_k). */
+void fc_amx_pack_k_rows(const uint16_t *k, int64_t ldk, int64_t j0, int64_t count, int64_t D, uint16_t *dst);
 void fc_amx_pack_v_rows(const uint16_t *v, int64_t ldv, int64_t j0, int64_t count, int64_t Dv, uint16_t *dst);
+
+/* Zeros keys [j0, j1) of a K pack (any j0 <= j1 <= its tk). */
+void fc_amx_zero_k(int64_t j0, int64_t j1, int64_t D, uint16_t *dst);
 
 /* S[r * lds + c] = sum_d Q[r][d] * K[j0 + c][d] for r < m, c < n, over d < dp (a multiple of
  * FC_AMX_K; Q and the pack hold zeros past D).  q: bfloat16 rows at stride ldq elements;
- * kp: fc_amx_pack_k's buffer advanced to key j0 (pack + j0 * 2), tk its key stride. */
-void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp, int64_t tk,
-               int64_t n, float *s, int64_t lds);
+ * kp: fc_amx_pack_k's buffer advanced to the block of key j0, a multiple of 16
+ * (pack + j0 / 16 * dp / 2 * 32). */
+void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp, int64_t n,
+               float *s, int64_t lds);
 
 /* O[r * ldo + e] += sum_c P[r][c] * V[j0 + c][e] for r < m, e < Dv, c < nk (a multiple of
  * FC_AMX_K).  p: bfloat16 rows at stride ldp elements; vp: fc_amx_pack_v's buffer advanced to

@@ -31,11 +31,12 @@ FC_AMX_ATTR static void FC_AMX_FN(configure)(fc_amx_cfg *cur, int r0, int r1, in
     T_CFG(cur);
 }
 
-/* One 32 x 32 (or smaller) block of S: C tiles zeroed, then dp / 32 reduction steps. */
+/* One 32 x 32 (or smaller) block of S: C tiles zeroed, then dp / 32 reduction steps.  kp is
+ * the K pack at the block's first 16 keys; the next 16 are the next block, blk elements on. */
 FC_AMX_ATTR static inline __attribute__((always_inline)) void FC_AMX_FN(qk_block)(
-    const uint16_t *q, int64_t ldq, int64_t dp, const uint16_t *kp, int64_t tk, float *s, int64_t lds, const int two_r,
+    const uint16_t *q, int64_t ldq, int64_t dp, const uint16_t *kp, float *s, int64_t lds, const int two_r,
     const int two_c) {
-    const int64_t qs = ldq * 2, ks = tk * 4, ss = lds * 4; /* strides in bytes */
+    const int64_t qs = ldq * 2, ss = lds * 4, blk = dp / 2 * 32; /* strides in bytes; a K block in elements */
     T_ZERO(0);
     if (two_c) T_ZERO(1);
     if (two_r) T_ZERO(2);
@@ -43,8 +44,8 @@ FC_AMX_ATTR static inline __attribute__((always_inline)) void FC_AMX_FN(qk_block
     for (int64_t d = 0; d < dp; d += FC_AMX_K) {
         T_LOAD(4, q + d, qs);
         if (two_r) T_LOAD(5, q + 16 * ldq + d, qs);
-        T_LOAD(6, kp + d / 2 * tk * 2, ks); /* pair rows d/2 .. d/2 + 15, keys j .. j + 15 */
-        if (two_c) T_LOAD(7, kp + d / 2 * tk * 2 + 32, ks);
+        T_LOAD(6, kp + d / 2 * 32, 64); /* pair rows d/2 .. d/2 + 15 of the block: 1 KiB in one piece */
+        if (two_c) T_LOAD(7, kp + blk + d / 2 * 32, 64);
         T_DP(0, 4, 6);
         if (two_c) T_DP(1, 4, 7);
         if (two_r) T_DP(2, 5, 6);
@@ -56,11 +57,11 @@ FC_AMX_ATTR static inline __attribute__((always_inline)) void FC_AMX_FN(qk_block
     if (two_r && two_c) T_STORE(3, s + 16 * lds + 16, ss);
 }
 
-/* Column blocks outside, row blocks inside: a block column's two B tiles of K (32 keys x dp)
- * stay in L1 while the tile's Q rows (at most q_tile x dp bfloat16, the smaller operand) are
- * read past them. */
+/* Column blocks outside, row blocks inside: a block column's B tiles of K (32 keys x dp, 8 KiB
+ * at D 128) stay in L1 while the tile's Q rows (at most q_tile x dp bfloat16, the smaller
+ * operand) are read past them. */
 FC_AMX_ATTR void FC_AMX_FN(fc_amx_qk)(const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp,
-                                     int64_t tk, int64_t n, float *s, int64_t lds) {
+                                     int64_t n, float *s, int64_t lds) {
     fc_amx_cfg cur;
     fc_amx_cfg_clear(&cur);
     FC_AMX_BARRIER(); /* Q was written by plain stores the tile loads do not declare reading */
@@ -69,16 +70,16 @@ FC_AMX_ATTR void FC_AMX_FN(fc_amx_qk)(const uint16_t *q, int64_t ldq, int64_t m,
         for (int64_t i = 0; i < m; i += 32) {
             const int r0 = (int)(m - i < 16 ? m - i : 16), r1 = (int)(m - i > 16 ? (m - i - 16 < 16 ? m - i - 16 : 16) : 0);
             FC_AMX_FN(configure)(&cur, r0, r1, c0, c1);
-            const uint16_t *qb = q + i * ldq, *kb = kp + j * 2;
+            const uint16_t *qb = q + i * ldq, *kb = kp + j / 16 * (dp / 2 * 32);
             float *sb = s + i * lds + j;
             if (r1 && c1)
-                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, tk, sb, lds, 1, 1);
+                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, sb, lds, 1, 1);
             else if (r1)
-                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, tk, sb, lds, 1, 0);
+                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, sb, lds, 1, 0);
             else if (c1)
-                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, tk, sb, lds, 0, 1);
+                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, sb, lds, 0, 1);
             else
-                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, tk, sb, lds, 0, 0);
+                FC_AMX_FN(qk_block)(qb, ldq, dp, kb, sb, lds, 0, 0);
         }
     }
     FC_AMX_BARRIER();

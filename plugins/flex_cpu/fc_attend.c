@@ -132,13 +132,13 @@ static void prepare_head_amx(const fc_plan *pl, fc_thread *th, int64_t b, int64_
     for (int64_t j = j0; j < kv_end; j += 16) {
         int64_t rows = kv_end - j < 16 ? kv_end - j : 16, ld;
         const uint16_t *k = bf16_rows(pl, &pl->k, b, hkv, j, rows, pl->D, th->kst, &ld);
-        fc_amx_pack_k_rows(k, ld, j, rows, pl->D, tk, kp);
+        fc_amx_pack_k_rows(k, ld, j, rows, pl->D, kp);
         const uint16_t *v = bf16_rows(pl, &pl->v, b, hkv, j, rows, pl->Dv, th->vst, &ld);
         fc_amx_pack_v_rows(v, ld, j, rows, pl->Dv, vp); /* an odd kv_len's last pair gets its zero */
     }
     const int64_t z0 = kv_end > j0 ? kv_end : j0; /* first key of the part to zero */
     if (z0 >= j1) return;
-    for (int64_t r = 0; r < dp / 2; ++r) memset(kp + (r * tk + z0) * 2, 0, (size_t)((j1 - z0) * 4));
+    fc_amx_zero_k(z0, j1, pl->D, kp);
     const int64_t p0 = (z0 + 1) / 2; /* pairs wholly past kv_len (j1 is even) */
     memset(vp + p0 * dvp * 2, 0, (size_t)((j1 / 2 - p0) * dvp * 4));
 }
@@ -273,39 +273,37 @@ static void native_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thre
                  D * in);
 }
 
-/* P of the tile's rows [m, n] (bfloat16, row stride n) copied to [m, nk] with `shift` zero
- * columns first and zeros after: nk = fc_amx_pad(n + shift) keys from an even key. */
-static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t shift, int64_t nk, uint16_t *dst) {
+/* P of the tile's rows [m, n] (bfloat16, row stride n) copied to [m, nk] with zeros after:
+ * nk = fc_amx_pad(n) keys. */
+static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t nk, uint16_t *dst) {
     for (int64_t r = 0; r < m; ++r) {
-        uint16_t *out = dst + r * nk;
-        memset(out, 0, (size_t)(shift * 2));
-        memcpy(out + shift, p + r * n, (size_t)(n * 2));
-        memset(out + shift + n, 0, (size_t)((nk - shift - n) * 2));
+        memcpy(dst + r * nk, p + r * n, (size_t)(n * 2));
+        memset(dst + r * nk + n, 0, (size_t)((nk - n) * 2));
     }
 }
 
 /* One tile of an AMX item: S = Q.K^T from the head's K pack, the softmax shared with the
- * other paths (P in bfloat16), then O += P.V from the V pack.  P.V reduces over pairs of keys
- * from an even key, FC_AMX_K keys a step: a tile that starts at an odd key (windows, split
- * pieces) or whose key count is not a multiple of FC_AMX_K (the last tile of a range) has its
- * P copied with zero columns around it; the default tiles need no copy. */
+ * other paths (P in bfloat16), then O += P.V from the V pack.  The tile starts at a multiple
+ * of 16 keys (fc_attend_item aligns the walk of AMX items), a whole block of the K pack and an
+ * even key of the V pack.  P.V reduces over FC_AMX_K keys a step: a tile whose key count is
+ * not a multiple of it (16 keys more: the last tile of a range, odd tile options) has its P
+ * copied with zero columns after it; the default tiles need no copy in the interior. */
 static void amx_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
                      const fc_tile *tile, const fc_softmax_tile *st) {
     const int64_t dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv), tk = pl->prep_tk, n = tile->n;
     const uint16_t *kp = (const uint16_t *)(pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block);
     const uint16_t *vp = kp + dp * tk;
-    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 * 2, tk, n, th->s, n);
+    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 / 16 * (dp / 2 * 32), n,
+              th->s, n);
     fc_softmax_tile_update(sp, st);
-    const int64_t shift = tile->j0 & 1;
     const uint16_t *p = th->p;
     int64_t nk = n;
-    if (shift || n % FC_AMX_K) {
-        nk = fc_amx_pad(n + shift);
-        stage_p(th->p, tile->m, n, shift, nk, th->pst);
+    if (n % FC_AMX_K) {
+        nk = fc_amx_pad(n);
+        stage_p(th->p, tile->m, n, nk, th->pst);
         p = th->pst;
     }
-    fc_amx_pv(pl->amx, p, nk, tile->m, nk, vp + (tile->j0 - shift) / 2 * dvp * 2, dvp, pl->Dv, th->o + tile->r0 * pl->Dv,
-              pl->Dv);
+    fc_amx_pv(pl->amx, p, nk, tile->m, nk, vp + tile->j0 / 2 * dvp * 2, dvp, pl->Dv, th->o + tile->r0 * pl->Dv, pl->Dv);
 }
 
 int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
@@ -334,7 +332,9 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
 
     fc_softmax_tile st = {&rows, it->b, it->hkv * pl->group, pl->group, 0, 0, 0, 0, 0, th->doc_k, th->s, th->p,
                           th->m, th->l, th->o, Dv};
-    fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
+    /* AMX items walk their keys from a multiple of 16 (the K pack's blocks); keys before
+     * kv_lo in the first tile are outside every row's range, so the softmax masks them. */
+    fc_tile tile = {amx ? it->kv_lo / 16 * 16 : it->kv_lo, 0, 0, 0, 0, 0, 0};
     while (fc_tile_next(pl, it, &rows, &tile)) {
         if (tile.m == 0) { /* no row's range meets these keys */
             th->tiles_seen[FC_TILE_EMPTY]++;

@@ -162,10 +162,10 @@ static attn_status plan_prepared(fc_plan *pl, char *msg, uint32_t msg_cap) {
     int64_t max_kv = 0;
     for (int64_t b = 0; b < pl->B; ++b) max_kv = pl->kv_len[b] > max_kv ? pl->kv_len[b] : max_kv;
     if (pl->amx != FC_AMX_NONE) {
-        /* P.V starts at the even key at or before a tile's first key and reduces over whole
-         * steps of FC_AMX_K keys: up to 1 + 15 (the tile rounded up to FC_GRAN) + 31 keys
-         * past kv_len, all zeros. */
-        pl->prep_tk = fc_amx_pad(max_kv) + 2 * FC_AMX_K;
+        /* Tiles of AMX items start at multiples of 16 keys, so the last ends at kv_len
+         * rounded up to 16, and P.V's last step of FC_AMX_K keys reaches 16 keys past that:
+         * zeros, all inside kv_len rounded up to 32 plus 32. */
+        pl->prep_tk = fc_amx_pad(max_kv) + FC_AMX_K;
         pl->prep_block = pl->prep_tk * (fc_amx_pad(pl->D) + fc_amx_pad(pl->Dv)) * 2;
         pl->prep_parts = (pl->prep_tk + FC_AMX_PREP_KEYS - 1) / FC_AMX_PREP_KEYS;
     } else {

@@ -105,8 +105,9 @@ typedef struct fc_plan {
     int64_t m_max, nq_max;
 
     /* Prepared heads.  Under AMX (amx != FC_AMX_NONE) a prepared head is instead K and V in
-     * the B layouts of fc_amx.h, K [fc_amx_pad(D) / 2, prep_tk, 2] then V [prep_tk / 2,
-     * fc_amx_pad(Dv), 2], bfloat16, zeros past kv_len, D and Dv; every prepared head has both.
+     * the B layouts of fc_amx.h, K [prep_tk / 16, fc_amx_pad(D) / 2, 16, 2] then V
+     * [prep_tk / 2, fc_amx_pad(Dv), 2], bfloat16, zeros past kv_len, D and Dv; every prepared
+     * head has both, prepared in prep_parts units of FC_AMX_PREP_KEYS keys.
      * When a head's K and V are read by several query tiles (prefill), K is
      * transposed once into K^T [D, prep_tk] in the compute dtype with zeros from kv_len on:
      * oneDNN then reads a plain K^T instead of transposing K's rows again on every call.
