@@ -19,6 +19,7 @@ int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char 
     /* Native items (fc_native.h) keep Q (rows padded to whole vectors), P and staged K / V
      * in float32 whatever the compute dtype. */
     int64_t q_bytes = M * pl->D * ce, q_native = M * fc_native_q_ld(pl->D) * 4;
+    if (pl->amx != FC_AMX_NONE && M * fc_amx_pad(pl->D) * 2 > q_bytes) q_bytes = M * fc_amx_pad(pl->D) * 2;
     th->execs = calloc((size_t)(pl->n_prims > 0 ? pl->n_prims : 1), sizeof *th->execs);
     th->scratch = alloc64((int64_t)pl->scratch_max);
     th->qp = alloc64(q_bytes > q_native ? q_bytes : q_native);
@@ -33,6 +34,10 @@ int fc_thread_init(fc_thread *th, const fc_plan *pl, dnnl_engine_t engine, char 
     th->mask = alloc64(pl->nq_max * (int64_t)sizeof(attn_row_mask));
     th->lo = alloc64(pl->nq_max * 8);
     th->hi = alloc64(pl->nq_max * 8);
+    if (pl->amx != FC_AMX_NONE && !(th->pst = alloc64(M * (N + FC_AMX_K) * 2))) {
+        snprintf(msg, msg_cap, "out of memory for a thread's tiles (M %lld, N %lld)", (long long)M, (long long)N);
+        return -1;
+    }
     if (!th->execs || !th->scratch || !th->qp || !th->p || !th->kst || !th->vst || !th->s || !th->o || !th->m ||
         !th->l || !th->doc_k || !th->mask || !th->lo || !th->hi) {
         snprintf(msg, msg_cap, "out of memory for a thread's tiles (M %lld, N %lld)", (long long)M, (long long)N);
@@ -73,6 +78,7 @@ void fc_thread_free(fc_thread *th, const fc_plan *pl) {
     free(th->mask);
     free(th->lo);
     free(th->hi);
+    free(th->pst);
     memset(th, 0, sizeof *th);
 }
 
@@ -99,7 +105,51 @@ static void stage_kv(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, i
     memset((char *)th->vst + valid * pl->Dv * ce, 0, (size_t)((n - valid) * pl->Dv * ce));
 }
 
-void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv) {
+/* Rows [j0, j0 + rows) of K or V (view) of head hkv of batch b as contiguous bfloat16 rows of
+ * width elements: in place when they are (the row stride returned in *ld), else copied into
+ * buf.  AMX runs only on bfloat16 problems, so there is nothing to convert. */
+static const uint16_t *bf16_rows(const fc_plan *pl, const fc_view *view, int64_t b, int64_t hkv, int64_t j0, int64_t rows,
+                                 int64_t width, uint16_t *buf, int64_t *ld) {
+    const char *first = elem4(view, b, hkv, j0, 0, 2);
+    if (view->stride[3] == 1) {
+        *ld = view->stride[2];
+        return (const uint16_t *)first;
+    }
+    for (int64_t r = 0; r < rows; ++r)
+        fc_load_row(first + r * view->stride[2] * 2, view->stride[3], width, pl->dtype, pl->cdt, buf + r * width);
+    *ld = width;
+    return buf;
+}
+
+/* Keys [j0, j1) of the AMX packs of a prepared head (fc_plan.h, fc_amx.h), j0 a multiple of
+ * 16: 16 keys at a time, so that rows which need gathering go through the thread's staging
+ * tiles; zeros from kv_len on (keys past it may hold anything, NaN included, and P.V
+ * multiplies them by zero probabilities). */
+static void prepare_head_amx(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t j0, int64_t j1) {
+    const int64_t tk = pl->prep_tk, dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv);
+    const int64_t kv_end = pl->kv_len[b] < j1 ? pl->kv_len[b] : j1; /* keys of the part that exist */
+    uint16_t *kp = (uint16_t *)(pl->prep + pl->prep_off[b] + hkv * pl->prep_block), *vp = kp + dp * tk;
+    for (int64_t j = j0; j < kv_end; j += 16) {
+        int64_t rows = kv_end - j < 16 ? kv_end - j : 16, ld;
+        const uint16_t *k = bf16_rows(pl, &pl->k, b, hkv, j, rows, pl->D, th->kst, &ld);
+        fc_amx_pack_k_rows(k, ld, j, rows, pl->D, kp);
+        const uint16_t *v = bf16_rows(pl, &pl->v, b, hkv, j, rows, pl->Dv, th->vst, &ld);
+        fc_amx_pack_v_rows(v, ld, j, rows, pl->Dv, vp); /* an odd kv_len's last pair gets its zero */
+    }
+    const int64_t z0 = kv_end > j0 ? kv_end : j0; /* first key of the part to zero */
+    if (z0 >= j1) return;
+    fc_amx_zero_k(z0, j1, pl->D, kp);
+    const int64_t p0 = (z0 + 1) / 2; /* pairs wholly past kv_len (j1 is even) */
+    memset(vp + p0 * dvp * 2, 0, (size_t)((j1 / 2 - p0) * dvp * 4));
+}
+
+void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t part) {
+    if (pl->amx != FC_AMX_NONE) {
+        int64_t j0 = part * FC_AMX_PREP_KEYS, j1 = j0 + FC_AMX_PREP_KEYS < pl->prep_tk ? j0 + FC_AMX_PREP_KEYS : pl->prep_tk;
+        prepare_head_amx(pl, th, b, hkv, j0, j1);
+        return;
+    }
+    (void)part; /* one part */
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype), tk = pl->prep_tk;
     const int64_t kv_len = pl->kv_len[b], D = pl->D, Dv = pl->Dv;
     char *kt = pl->prep + pl->prep_off[b] + hkv * pl->prep_block, *vp = kt + D * tk * ce;
@@ -223,15 +273,49 @@ static void native_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thre
                  D * in);
 }
 
+/* P of the tile's rows [m, n] (bfloat16, row stride n) copied to [m, nk] with zeros after:
+ * nk = fc_amx_pad(n) keys. */
+static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t nk, uint16_t *dst) {
+    for (int64_t r = 0; r < m; ++r) {
+        memcpy(dst + r * nk, p + r * n, (size_t)(n * 2));
+        memset(dst + r * nk + n, 0, (size_t)((nk - n) * 2));
+    }
+}
+
+/* One tile of an AMX item: S = Q.K^T from the head's K pack, the softmax shared with the
+ * other paths (P in bfloat16), then O += P.V from the V pack.  The tile starts at a multiple
+ * of 16 keys (fc_attend_item aligns the walk of AMX items), a whole block of the K pack and an
+ * even key of the V pack.  P.V reduces over FC_AMX_K keys a step: a tile whose key count is
+ * not a multiple of it (16 keys more: the last tile of a range, odd tile options) has its P
+ * copied with zero columns after it; the default tiles need no copy in the interior. */
+static void amx_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
+                     const fc_tile *tile, const fc_softmax_tile *st) {
+    const int64_t dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv), tk = pl->prep_tk, n = tile->n;
+    const uint16_t *kp = (const uint16_t *)(pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block);
+    const uint16_t *vp = kp + dp * tk;
+    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 / 16 * (dp / 2 * 32), n,
+              th->s, n);
+    fc_softmax_tile_update(sp, st);
+    const uint16_t *p = th->p;
+    int64_t nk = n;
+    if (n % FC_AMX_K) {
+        nk = fc_amx_pad(n);
+        stage_p(th->p, tile->m, n, nk, th->pst);
+        p = th->pst;
+    }
+    fc_amx_pv(pl->amx, p, nk, tile->m, nk, vp + tile->j0 / 2 * dvp * 2, dvp, pl->Dv, th->o + tile->r0 * pl->Dv, pl->Dv);
+}
+
 int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
                    const fc_item *it, float *partial, char *msg, size_t msg_cap) {
     const int64_t M = pl->group * it->nq, D = pl->D, Dv = pl->Dv;
     const int64_t ce = fc_cdt_size(pl->cdt), in = fc_dtype_size(pl->dtype);
-    const int native = fc_item_native(pl, it);
+    const int native = fc_item_native(pl, it), amx = fc_item_amx(pl, it);
     /* Native items keep Q and P in float32 (fc_native.h), whatever the compute dtype. */
     fc_softmax_problem sp_native = *sp;
     sp_native.p_bf16 = 0;
-    const int64_t q_ld = native ? fc_native_q_ld(D) : D, q_size = native ? 4 : ce;
+    /* AMX items pad Q's rows with zeros to whole A tile rows (the K pack's pad is zero too). */
+    const int64_t q_ld = native ? fc_native_q_ld(D) : amx ? fc_amx_pad(D) : D, q_size = native ? 4 : ce;
     const int32_t q_cdt = native ? FC_CDT_F32 : pl->cdt;
     fc_rows rows;
     fc_item_rows(pl, p, it, th->mask, th->lo, th->hi, &rows);
@@ -248,7 +332,9 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
 
     fc_softmax_tile st = {&rows, it->b, it->hkv * pl->group, pl->group, 0, 0, 0, 0, 0, th->doc_k, th->s, th->p,
                           th->m, th->l, th->o, Dv};
-    fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
+    /* AMX items walk their keys from a multiple of 16 (the K pack's blocks); keys before
+     * kv_lo in the first tile are outside every row's range, so the softmax masks them. */
+    fc_tile tile = {amx ? it->kv_lo / 16 * 16 : it->kv_lo, 0, 0, 0, 0, 0, 0};
     while (fc_tile_next(pl, it, &rows, &tile)) {
         if (tile.m == 0) { /* no row's range meets these keys */
             th->tiles_seen[FC_TILE_EMPTY]++;
@@ -279,6 +365,10 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
             native_tile(pl, &sp_native, th, it, &tile, j_end - tile.j0, &st);
             continue;
         }
+        if (amx) {
+            amx_tile(pl, sp, th, it, &tile, &st);
+            continue;
+        }
 
         const void *kp, *vp;
         tile_operands(pl, th, it, &tile, &kp, &vp);
@@ -302,6 +392,7 @@ int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_pr
         }
     }
 
+    if (amx) fc_amx_release(pl->amx);
     if (it->piece < 0) {
         write_rows(pl, it, th->o, th->m, th->l);
     } else {

@@ -13,6 +13,7 @@ typedef struct fc_thread {
     fc_exec *execs; /* [plan.n_prims], parallel to plan.prims */
     void *scratch;
     void *qp, *p, *kst, *vst;      /* packed Q [M, D], P [M, N], staged K [N, D] and V [N, Dv] */
+    uint16_t *pst;                 /* AMX: P re-laid for P.V [M, N + FC_AMX_K] (NULL without AMX) */
     float *s, *o, *m, *l;          /* S [M, N], running O [M, Dv], max and sum [M] */
     int32_t *doc_k;                /* [N] */
     attn_row_mask *mask;           /* [nq] */
@@ -29,9 +30,9 @@ void fc_thread_free(fc_thread *th, const fc_plan *pl);
 int fc_attend_item(const fc_plan *pl, const attn_problem *p, const fc_softmax_problem *sp, fc_thread *th,
                    const fc_item *it, float *partial, char *msg, size_t msg_cap);
 
-/* Fills the prepared K^T and V of head hkv of batch b (fc_plan.h), with the thread's tile
- * buffer as scratch. */
-void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv);
+/* Fills part `part` (< plan.prep_parts) of the prepared K^T and V, or AMX packs, of head hkv
+ * of batch b (fc_plan.h), with the thread's tile buffers as scratch. */
+void fc_prepare_head(const fc_plan *pl, fc_thread *th, int64_t b, int64_t hkv, int64_t part);
 
 /* Combines the pieces of one split item through their maxima and sums, writes the rows. */
 void fc_merge_item(const fc_plan *pl, const fc_merge *mg, const float *partial, fc_thread *th);

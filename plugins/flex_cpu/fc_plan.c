@@ -161,10 +161,20 @@ static attn_status plan_prepared(fc_plan *pl, char *msg, uint32_t msg_cap) {
     }
     int64_t max_kv = 0;
     for (int64_t b = 0; b < pl->B; ++b) max_kv = pl->kv_len[b] > max_kv ? pl->kv_len[b] : max_kv;
-    /* Tiles start anywhere (windows) and round their key count up to FC_GRAN: one more
-     * granule of zeros keeps every tile inside the buffer. */
-    pl->prep_tk = (max_kv + FC_GRAN - 1) / FC_GRAN * FC_GRAN + FC_GRAN;
-    pl->prep_block = pl->prep_tk * (pl->D + (pl->kv_direct ? 0 : pl->Dv)) * (pl->cdt == FC_CDT_BF16 ? 2 : 4);
+    if (pl->amx != FC_AMX_NONE) {
+        /* Tiles of AMX items start at multiples of 16 keys, so the last ends at kv_len
+         * rounded up to 16, and P.V's last step of FC_AMX_K keys reaches 16 keys past that:
+         * zeros, all inside kv_len rounded up to 32 plus 32. */
+        pl->prep_tk = fc_amx_pad(max_kv) + FC_AMX_K;
+        pl->prep_block = pl->prep_tk * (fc_amx_pad(pl->D) + fc_amx_pad(pl->Dv)) * 2;
+        pl->prep_parts = (pl->prep_tk + FC_AMX_PREP_KEYS - 1) / FC_AMX_PREP_KEYS;
+    } else {
+        pl->prep_parts = 1;
+        /* Tiles start anywhere (windows) and round their key count up to FC_GRAN: one more
+         * granule of zeros keeps every tile inside the buffer. */
+        pl->prep_tk = (max_kv + FC_GRAN - 1) / FC_GRAN * FC_GRAN + FC_GRAN;
+        pl->prep_block = pl->prep_tk * (pl->D + (pl->kv_direct ? 0 : pl->Dv)) * (pl->cdt == FC_CDT_BF16 ? 2 : 4);
+    }
     int64_t bytes = 0;
     for (int64_t b = 0; b < pl->B; ++b) {
         int reused = pl->q_len[b] > pl->rows_per_tile && pl->kv_len[b] > 0;
@@ -224,7 +234,7 @@ int fc_tile_next(const fc_plan *pl, const fc_item *it, const fc_rows *rows, fc_t
         tile->t1 = (r1 - 1) / pl->group;
     }
     int in_place = pl->kv_direct && j0 + tile->n <= pl->kv_len[it->b];
-    if (pl->prep_off[it->b] >= 0)
+    if (pl->prep_off[it->b] >= 0 && pl->amx == FC_AMX_NONE) /* AMX packs are not K^T */
         tile->src = in_place ? FC_SRC_PREPARED_K : FC_SRC_PREPARED;
     else
         tile->src = in_place ? FC_SRC_DIRECT : FC_SRC_STAGED;
@@ -244,7 +254,7 @@ static attn_status walk_tiles(fc_plan *pl, const attn_problem *p, fc_prim_cache 
     }
     for (int64_t n = 0; n < pl->n_items && st == ATTN_OK; ++n) {
         const fc_item *it = &pl->items[n];
-        if (fc_item_native(pl, it)) continue; /* no oneDNN products */
+        if (fc_item_native(pl, it) || fc_item_amx(pl, it)) continue; /* no oneDNN products */
         fc_rows rows;
         fc_item_rows(pl, p, it, mask, lo, hi, &rows);
         fc_tile tile = {it->kv_lo, 0, 0, 0, 0, 0, 0};
@@ -344,6 +354,7 @@ attn_status fc_plan_build(fc_plan *pl, const attn_problem *p, const fc_tunables 
     pl->nq_max = pl->rows_per_tile;
     pl->m_max = pl->group * pl->rows_per_tile;
     pl->native_m_max = tun->small_m == FC_SMALL_M_NATIVE ? FC_NATIVE_MAX_M : 0;
+    pl->amx = pl->cdt == FC_CDT_BF16 ? tun->amx : FC_AMX_NONE;
 
     st = make_items(pl, p, msg, msg_cap);
     if (st == ATTN_OK && tun->split) st = split_items(pl, msg, msg_cap);

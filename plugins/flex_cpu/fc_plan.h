@@ -16,6 +16,7 @@
 #include <attn/attn_rules.h>
 #include <stdint.h>
 
+#include "fc_amx.h"
 #include "fc_native.h"
 #include "fc_prims.h"
 #include "fc_tiles.h"
@@ -33,6 +34,9 @@
                              tile passes kv_len */
 #define FC_SRC_PREPARED_K 3 /* the prepared K^T, and V read in place */
 #define FC_SRC_COUNT 4
+
+/* Keys per unit of work when an AMX pack is prepared (fc_prepare_head). */
+#define FC_AMX_PREP_KEYS 512
 
 /* Granularity of tile sizes: key counts and row blocks are multiples of it (or end at the
  * item's last row), which bounds the number of distinct matmul shapes. */
@@ -64,6 +68,8 @@ typedef struct fc_tunables {
     int64_t edge_tile; /* keys per tile along ragged edges (causal diagonal, windows, lengths) */
     int32_t split;     /* 1: split long key ranges when there are few items */
     int32_t small_m;   /* FC_SMALL_M_*: who computes the products of items of few rows */
+    int32_t amx;       /* FC_AMX_*: the kernel of bfloat16 items of more than FC_NATIVE_MAX_M rows
+                          (the plugin resolves its option `amx` against the CPU) */
 } fc_tunables;
 
 /* Items of at most FC_NATIVE_MAX_M rows (fc_native.h): hand-written products (default) or
@@ -85,6 +91,8 @@ typedef struct fc_plan {
     int32_t kv_direct;  /* K and V can be read in place (dtype and strides allow it) */
     int64_t rows_per_tile, kv_tile, edge_tile;
     int64_t native_m_max; /* items of at most this many rows use fc_native.h (0: none) */
+    int32_t amx;          /* FC_AMX_*: AMX kernel of the items fc_item_amx picks (NONE unless the
+                             compute dtype is bfloat16) */
     int32_t threads;
     fc_view q, k, v, o, lse, doc_q, doc_k;
     int32_t has_lse, has_docs;
@@ -96,7 +104,11 @@ typedef struct fc_plan {
     int64_t n_merges, n_pieces;
     int64_t m_max, nq_max;
 
-    /* Prepared heads.  When a head's K and V are read by several query tiles (prefill), K is
+    /* Prepared heads.  Under AMX (amx != FC_AMX_NONE) a prepared head is instead K and V in
+     * the B layouts of fc_amx.h, K [prep_tk / 16, fc_amx_pad(D) / 2, 16, 2] then V
+     * [prep_tk / 2, fc_amx_pad(Dv), 2], bfloat16, zeros past kv_len, D and Dv; every prepared
+     * head has both, prepared in prep_parts units of FC_AMX_PREP_KEYS keys.
+     * When a head's K and V are read by several query tiles (prefill), K is
      * transposed once into K^T [D, prep_tk] in the compute dtype with zeros from kv_len on:
      * oneDNN then reads a plain K^T instead of transposing K's rows again on every call.
      * Where V cannot be read in place (float16, odd strides), it is converted once too, into
@@ -107,6 +119,8 @@ typedef struct fc_plan {
     char *prep;
     int64_t *prep_off;
     int64_t prep_tk, prep_block, prep_heads, prep_bytes;
+    int64_t prep_parts; /* work units per prepared head: AMX packs split their keys
+                           (FC_AMX_PREP_KEYS each) so that few heads still busy every thread */
 
     /* The matmul primitives: prims[fc_prim_index(...)], NULL where the loop never goes.
      * m_slot maps a row count (0..m_max) to its index, -1 when unused. */
@@ -120,6 +134,14 @@ typedef struct fc_plan {
 
 /* Whether an item's products are fc_native.h's instead of oneDNN's: it has few rows. */
 static inline int fc_item_native(const fc_plan *pl, const fc_item *it) { return pl->group * it->nq <= pl->native_m_max; }
+
+/* Whether an item's products are fc_amx.h's: AMX in use, more rows than a native item can
+ * have, and its head prepared in the AMX layout (a batch of a single query tile per head,
+ * chunk decode, stays on oneDNN: packing a whole head for one tile would not pay, and
+ * preparing few long heads would leave threads idle). */
+static inline int fc_item_amx(const fc_plan *pl, const fc_item *it) {
+    return pl->amx != FC_AMX_NONE && pl->group * it->nq > FC_NATIVE_MAX_M && pl->prep_off[it->b] >= 0;
+}
 
 static inline int64_t fc_prim_index(const fc_plan *pl, int64_t m, int64_t n, int32_t src, int32_t op) {
     return (((int64_t)pl->m_slot[m] * pl->n_count + (n / FC_GRAN - 1)) * FC_SRC_COUNT + src) * 2 + op;

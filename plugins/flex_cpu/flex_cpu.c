@@ -18,7 +18,13 @@
  *   split    on (default) / off: split long key ranges over threads when items are few
  *   small_m  native (default) / onednn: who computes Q.K^T and P.V of work items of at most
  *            32 rows (decode, small chunk decode): flex-cpu's streaming loops (fc_native.h)
- *            or oneDNN, as for every larger item */
+ *            or oneDNN, as for every larger item
+ *   amx      auto (default) / off: bfloat16 work items of more than 32 rows (prefill) whose
+ *            heads are prepared compute Q.K^T and P.V with the CPU's AMX tile instructions
+ *            (fc_amx.h) when the CPU has AMX-BF16 and Linux grants the tile state, else (and
+ *            with off) oneDNN.  emulate: the same kernel over a C emulation of the tile
+ *            instructions on any CPU, a test / debugging mode (slow).  The create log line and
+ *            describe say whether AMX is used and, if not, why. */
 #define _GNU_SOURCE /* dladdr */
 #include <attn/attn_philox.h>
 #include <attn/attn_plugin.h>
@@ -40,6 +46,8 @@ typedef struct flex_cpu {
     fc_tunables tun;
     int32_t threads; /* 0: omp_get_max_threads() at each run */
     int32_t bf16_native;
+    char amx_reason[160]; /* fc_amx_available's answer, for the log and describe */
+    int32_t amx_off;      /* the option said off */
     fc_prim_cache cache;
     char *prep;       /* the prepared K^T and V of the last runs (fc_plan.h), reused */
     int64_t prep_cap; /* its bytes */
@@ -74,6 +82,8 @@ static int parse_int(const char *text, long lo, long hi, long *out) {
 static attn_status parse_options(flex_cpu *self, const attn_option *options, uint32_t count, char *msg, uint32_t msg_cap) {
     int cpu_bf16 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
     self->bf16_native = cpu_bf16;
+    const int32_t amx_hw = fc_amx_available(self->amx_reason, sizeof self->amx_reason) ? FC_AMX_HW : FC_AMX_NONE;
+    self->tun.amx = amx_hw; /* auto */
     for (uint32_t n = 0; n < count; ++n) {
         const char *key = options[n].key, *value = options[n].value;
         long v;
@@ -132,9 +142,21 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
                 snprintf(msg, msg_cap, "option small_m: '%s' is not native or onednn", value);
                 return ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "amx") == 0) {
+            self->amx_off = strcmp(value, "off") == 0;
+            if (strcmp(value, "auto") == 0)
+                self->tun.amx = amx_hw;
+            else if (self->amx_off)
+                self->tun.amx = FC_AMX_NONE;
+            else if (strcmp(value, "emulate") == 0)
+                self->tun.amx = FC_AMX_EMU;
+            else {
+                snprintf(msg, msg_cap, "option amx: '%s' is not auto, off or emulate", value);
+                return ATTN_E_INVALID;
+            }
         } else {
             snprintf(msg, msg_cap,
-                     "unknown option '%s' (known: threads, q_tile, kv_tile, edge_tile, bf16, split, small_m)", key);
+                     "unknown option '%s' (known: threads, q_tile, kv_tile, edge_tile, bf16, split, small_m, amx)", key);
             return ATTN_E_INVALID;
         }
     }
@@ -182,6 +204,18 @@ static void instance_gone(void) {
 
 static const char *small_m_name(int32_t small_m) { return small_m == FC_SMALL_M_NATIVE ? "native" : "onednn"; }
 
+/* What the option amx came to, with the CPU's answer. */
+static void amx_text(const flex_cpu *self, char *out, size_t cap) {
+    if (self->tun.amx == FC_AMX_HW)
+        snprintf(out, cap, "tile instructions (%s)", self->amx_reason);
+    else if (self->tun.amx == FC_AMX_EMU)
+        snprintf(out, cap, "emulated (test mode; this CPU: %s)", self->amx_reason);
+    else if (self->amx_off)
+        snprintf(out, cap, "off (option; this CPU: %s)", self->amx_reason);
+    else
+        snprintf(out, cap, "not used: %s", self->amx_reason);
+}
+
 static attn_status fc_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
                              void **out, char *msg, uint32_t msg_cap) {
     pin_runtimes();
@@ -191,6 +225,11 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
         return ATTN_E_NOMEM;
     }
     self->host = host;
+    /* The same defaults serve the AMX kernel (fc_amx.h): they are multiples of 32, so its
+     * 2 x 2 blocks of 16 x 16 tiles are whole and P.V needs no re-laid copy of P; and a
+     * tile's S [256 x 512] float32 (512 KiB), P, O and K/V packs (about 1.2 MiB in all) stay
+     * in the Xeon's 2 MiB L2.  Smaller tiles would add per-tile work (O loaded and stored
+     * around every P.V block, rescaled by the softmax) without a cache level to gain. */
     self->tun.q_tile = 256;
     self->tun.kv_tile = 512;
     self->tun.edge_tile = 64;
@@ -210,12 +249,13 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     self->cache.on_create_ctx = self;
     pthread_mutex_init(&self->run_lock, NULL);
     const dnnl_version_t *ver = dnnl_version();
-    char text[200];
+    char text[400], amx[200];
+    amx_text(self, amx, sizeof amx);
     snprintf(text, sizeof text,
-             "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld, small_m %s",
+             "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld, small_m %s, amx %s",
              ver->major, ver->minor, ver->patch, self->bf16_native ? "native (AVX512-BF16)" : "widened to float32",
              self->threads ? self->threads : omp_get_max_threads(), (long long)self->tun.q_tile,
-             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, small_m_name(self->tun.small_m));
+             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, small_m_name(self->tun.small_m), amx);
     fc_log(self, ATTN_LOG_DEBUG, text);
     *out = self;
     return ATTN_OK;
@@ -291,14 +331,15 @@ static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fc_plan
         char tmsg[ATTN_MSG_CAP];
         int rc = fc_thread_init(&th, pl, self->cache.engine, tmsg, sizeof tmsg);
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t n = 0; n < pl->prep_heads; ++n) {
+        for (int64_t u = 0; u < pl->prep_heads * pl->prep_parts; ++u) {
             if (rc != 0) continue;
+            int64_t n = u / pl->prep_parts;
             int64_t b = 0, k = n; /* the n-th prepared head: batches in order, Hkv heads each */
             while (pl->prep_off[b] < 0 || k >= pl->Hkv) {
                 if (pl->prep_off[b] >= 0) k -= pl->Hkv;
                 b++;
             }
-            fc_prepare_head(pl, &th, b, k);
+            fc_prepare_head(pl, &th, b, k, u % pl->prep_parts);
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t n = 0; n < pl->n_items; ++n) {
@@ -320,11 +361,14 @@ static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fc_plan
     }
     free(partial);
     if (failed) return ATTN_E_INTERNAL;
-    char text[256];
+    int64_t amx_items = 0;
+    for (int64_t n = 0; n < pl->n_items; ++n) amx_items += fc_item_amx(pl, &pl->items[n]);
+    char text[300];
     snprintf(text, sizeof text,
-             "run: %lld items (%lld split pieces), %lld prepared heads, %d threads, key tiles empty %llu full %llu "
-             "partial %llu",
-             (long long)pl->n_items, (long long)pl->n_pieces, (long long)pl->prep_heads, pl->threads,
+             "run: %lld items (%lld split pieces, %lld on %s), %lld prepared heads, %d threads, key tiles empty %llu "
+             "full %llu partial %llu",
+             (long long)pl->n_items, (long long)pl->n_pieces, (long long)amx_items,
+             pl->amx == FC_AMX_EMU ? "emulated AMX" : "AMX", (long long)pl->prep_heads, pl->threads,
              (unsigned long long)tiles[0], (unsigned long long)tiles[1], (unsigned long long)tiles[2]);
     fc_log(self, ATTN_LOG_DEBUG, text);
     return ATTN_OK;
@@ -365,13 +409,15 @@ static attn_status fc_run(void *backend, const attn_problem *p, char *msg, uint3
 /* ABI 1.1: what tools print about this instance. */
 static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
     const flex_cpu *self = backend;
+    char amx[200];
+    amx_text(self, amx, sizeof amx);
     snprintf(out, out_cap,
              "oneDNN %d.%d matmul tiles (Q.K^T, P.V) with an online float32 softmax and a block mask (empty key "
              "tiles skipped, full ones unmasked); dtypes float32, bfloat16 (%s), float16 (tiles widened to float32); "
              "any head dims and strides; every SPEC.md feature; GQA heads share K/V tiles; items of <= %d rows by "
-             "%s; q_tile %lld, kv_tile %lld, edge_tile %lld, threads %d",
+             "%s; bfloat16 prefill tiles on AMX: %s; q_tile %lld, kv_tile %lld, edge_tile %lld, threads %d",
              dnnl_version()->major, dnnl_version()->minor, self->bf16_native ? "AVX512-BF16 matmuls" : "widened to float32",
-             FC_NATIVE_MAX_M, self->tun.small_m == FC_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN",
+             FC_NATIVE_MAX_M, self->tun.small_m == FC_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN", amx,
              (long long)self->tun.q_tile, (long long)self->tun.kv_tile, (long long)self->tun.edge_tile,
              self->threads ? self->threads : omp_get_max_threads());
     return ATTN_OK;
