@@ -208,9 +208,14 @@ int fc_tile_next(const fc_plan *pl, const fc_item *it, const fc_rows *rows, fc_t
     int64_t w;
     /* A sliver of the fully seen keys (less than an edge tile) joins the edge instead of
      * making a narrow matmul of its own. */
-    if (has_full && j0 >= rows->full_lo && rows->full_hi - j0 >= pl->edge_tile)
+    if (has_full && j0 >= rows->full_lo && rows->full_hi - j0 >= pl->edge_tile) {
+        /* Whole granules only: the causal diagonal puts full_hi one key past a multiple of
+         * the query tile, and rounding those 1 + 256 keys up made a partial tile of 272 keys
+         * (masked, and under AMX its P copied to whole 32-key steps); the key left over
+         * starts the edge instead. */
         w = rows->full_hi - j0 < pl->kv_tile ? rows->full_hi - j0 : pl->kv_tile;
-    else if (has_full && j0 < rows->full_lo)
+        w = w / FC_GRAN * FC_GRAN;
+    } else if (has_full && j0 < rows->full_lo)
         w = rows->full_lo - j0 < pl->edge_tile ? rows->full_lo - j0 : pl->edge_tile;
     else
         w = pl->edge_tile;
