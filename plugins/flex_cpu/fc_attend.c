@@ -288,11 +288,50 @@ static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t nk, uint16_
  * even key of the V pack.  P.V reduces over FC_AMX_K keys a step: a tile whose key count is
  * not a multiple of it (16 keys more: the last tile of a range, odd tile options) has its P
  * copied with zero columns after it; the default tiles need no copy in the interior. */
+/* Rows of a strip of a partial AMX tile: one 2 x 2 block of C tiles. */
+#define FC_AMX_STRIP 32
+
+/* The keys [0, *end) (relative to the tile, a multiple of FC_AMX_K, at most n) that rows
+ * [r, r + m) of a tile see at most: along a causal diagonal (or a window's right edge, or
+ * kv_len) the strips of a partial tile see ever fewer of its keys, and their products stop
+ * there instead of running over the whole tile.  Keys past a row's range are never read by
+ * the softmax (it writes P's zeros from the row's range on), so the skipped part of S
+ * may hold anything; the skipped part of P.V multiplies zeros. */
+static int64_t strip_keys(const fc_rows *rows, const fc_plan *pl, const fc_tile *tile, int64_t r, int64_t m) {
+    int64_t hi = tile->j0;
+    for (int64_t q = r / pl->group; q <= (r + m - 1) / pl->group; ++q) hi = rows->hi[q] > hi ? rows->hi[q] : hi;
+    int64_t end = hi - tile->j0;
+    end = (end + FC_AMX_K - 1) / FC_AMX_K * FC_AMX_K;
+    return end < tile->n ? end : tile->n;
+}
+
 static void amx_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
                      const fc_tile *tile, const fc_softmax_tile *st) {
     const int64_t dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv), tk = pl->prep_tk, n = tile->n;
     const uint16_t *kp = (const uint16_t *)(pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block);
     const uint16_t *vp = kp + dp * tk;
+    if (st->cls == FC_TILE_PARTIAL && n % FC_AMX_K == 0 && tile->m > FC_AMX_STRIP) {
+        /* Strip by strip: S of each strip's rows over the keys it sees (the rest of S is not
+         * computed), the softmax on the whole tile, then P.V of each strip over its keys. */
+        int64_t ends[1024 / FC_AMX_STRIP], strips = (tile->m + FC_AMX_STRIP - 1) / FC_AMX_STRIP;
+        if (strips <= (int64_t)(sizeof ends / sizeof ends[0])) {
+            for (int64_t k = 0; k < strips; ++k) {
+                const int64_t r = tile->r0 + k * FC_AMX_STRIP, m = tile->r0 + tile->m - r < FC_AMX_STRIP ? tile->r0 + tile->m - r : FC_AMX_STRIP;
+                ends[k] = strip_keys(st->rows, pl, tile, r, m);
+                if (ends[k] > 0)
+                    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + r * dp, dp, m, dp, kp + tile->j0 / 16 * (dp / 2 * 32),
+                              ends[k], th->s + k * FC_AMX_STRIP * n, n);
+            }
+            fc_softmax_tile_update(sp, st);
+            for (int64_t k = 0; k < strips; ++k) {
+                const int64_t r = tile->r0 + k * FC_AMX_STRIP, m = tile->r0 + tile->m - r < FC_AMX_STRIP ? tile->r0 + tile->m - r : FC_AMX_STRIP;
+                if (ends[k] > 0)
+                    fc_amx_pv(pl->amx, (const uint16_t *)th->p + k * FC_AMX_STRIP * n, n, m, ends[k],
+                              vp + tile->j0 / 2 * dvp * 2, dvp, pl->Dv, th->o + r * pl->Dv, pl->Dv);
+            }
+            return;
+        }
+    }
     fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 / 16 * (dp / 2 * 32), n,
               th->s, n);
     fc_softmax_tile_update(sp, st);
