@@ -175,6 +175,48 @@ FC_CLONES static float exp_sum_bf16(const float *s, int64_t n, float scale, floa
     return hsum(lanes);
 }
 
+/* The same on CPUs with AVX512-BF16 (Zen 4, Sapphire Rapids: the AMX machines), with P
+ * rounded by VCVTNEPS2BF16, one instruction for the five of vto_bf16.  Both round to nearest
+ * even; the instruction reads denormal inputs as zero, and P has none (vexp_nonpos returns 0
+ * or at least exp(-87) = 1.6e-38, a normal float), so P is bit for bit the same. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define FC_HAVE_CVT_BF16 1
+__attribute__((target("avx512f,avx512bf16,avx512vl"))) static float exp_sum_bf16_cvt(const float *s, int64_t n,
+                                                                                       float scale, float m,
+                                                                                       uint16_t *out) {
+    v16f lanes = vsplat(0.0f);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        v16f e = vexp_nonpos(vload(s + c) * scale - m);
+        _mm256_storeu_si256((__m256i *)(out + c), (__m256i)_mm512_cvtneps_pbh((__m512)e));
+        lanes += e;
+    }
+    if (c < n) {
+        v16f e = vexp_nonpos(vload_part(s + c, n - c, -INFINITY) * scale - m);
+        __m256i h = (__m256i)_mm512_cvtneps_pbh((__m512)e);
+        memcpy(out + c, &h, (size_t)(n - c) * sizeof(uint16_t));
+        lanes += e;
+    }
+    return hsum(lanes);
+}
+#else
+#define FC_HAVE_CVT_BF16 0
+#endif
+
+static float p_bf16_row(const float *s, int64_t n, float scale, float m, uint16_t *out) {
+#if FC_HAVE_CVT_BF16
+    static int cvt = -1; /* every thread that looks first computes the same answer */
+    int use = __atomic_load_n(&cvt, __ATOMIC_RELAXED);
+    if (use < 0) {
+        use = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl");
+        __atomic_store_n(&cvt, use, __ATOMIC_RELAXED);
+    }
+    if (use) return exp_sum_bf16_cvt(s, n, scale, m, out);
+#endif
+    return exp_sum_bf16(s, n, scale, m, out);
+}
+
 FC_CLONES static void scale_row(float *o, int64_t n, float alpha) {
     int64_t c = 0;
     for (; c + 16 <= n; c += 16) vstore(o + c, vload(o + c) * alpha);
@@ -251,7 +293,7 @@ void fc_softmax_tile_update(const fc_softmax_problem *pb, const fc_softmax_tile 
         float m_old = t->m[r], m_new = mx > m_old ? mx : m_old;
         float sum;
         if (!pb->dropout) {
-            sum = pb->p_bf16 ? exp_sum_bf16(sr, width, scale, m_new, (uint16_t *)p_row + c_lo)
+            sum = pb->p_bf16 ? p_bf16_row(sr, width, scale, m_new, (uint16_t *)p_row + c_lo)
                              : exp_sum_f32(sr, width, scale, m_new, (float *)p_row + c_lo);
         } else {
             /* The sum (hence LSE) is taken before dropout; then kept entries are scaled by
