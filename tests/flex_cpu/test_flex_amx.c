@@ -508,7 +508,7 @@ static void plugin_problems(const char *amx) {
     /* The default tiles (q_tile 256, kv_tile 512, edge_tile 64) and one diagonal tile of 256
      * keys: partial tiles of more than 32 rows compute their products strip by strip, each
      * strip of 32 rows over the keys it sees (fc_attend.c), along a causal diagonal (GQA 8/2:
-     * a strip is 8 positions of 4 heads), a window's right edge and ragged kv_len. */
+     * a strip is 8 positions of 4 heads), both edges of a window and ragged kv_len. */
     attn_backend *tiles_default = open_flex(amx, "256", "512", "64"), *tiles_diag = open_flex(amx, "128", "256", "256");
     bf_init(&s, 1, 8, 2, 300, 300, 64, 64, NULL, NULL);
     assert_true(run_logged(tiles_default, &s) > 0);
