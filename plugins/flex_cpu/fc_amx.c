@@ -302,8 +302,20 @@ __attribute__((target("amx-tile"))) static void release_hw(void) { _tile_release
 
 /* ---- Dispatch -------------------------------------------------------------------------- */
 
+/* FC_NULL_PRODUCTS (a timing build only, never a release: results are wrong): `amx: emulate`
+ * computes no products at all, so that a machine without AMX can time everything around the
+ * AMX products (softmax, packing, tile walk, O writes), which is what stays when the products
+ * get several times faster.  S keeps what the buffer held. */
+#ifdef FC_NULL_PRODUCTS
+#define FC_NULL_RETURN(kernel)                                                                                        \
+    if ((kernel) == FC_AMX_EMU) return
+#else
+#define FC_NULL_RETURN(kernel) (void)0
+#endif
+
 void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp, const uint16_t *kp, int64_t n,
                float *s, int64_t lds) {
+    FC_NULL_RETURN(kernel);
 #if FC_AMX_X86
     if (kernel == FC_AMX_HW) {
         fc_amx_qk_hw(q, ldq, m, dp, kp, n, s, lds);
@@ -315,6 +327,7 @@ void fc_amx_qk(int kernel, const uint16_t *q, int64_t ldq, int64_t m, int64_t dp
 
 void fc_amx_pv(int kernel, const uint16_t *p, int64_t ldp, int64_t m, int64_t nk, const uint16_t *vp, int64_t dvp,
                int64_t Dv, float *o, int64_t ldo) {
+    FC_NULL_RETURN(kernel);
 #if FC_AMX_X86
     if (kernel == FC_AMX_HW) {
         fc_amx_pv_hw(p, ldp, m, nk, vp, dvp, Dv, o, ldo);

@@ -288,11 +288,67 @@ static void stage_p(const uint16_t *p, int64_t m, int64_t n, int64_t nk, uint16_
  * even key of the V pack.  P.V reduces over FC_AMX_K keys a step: a tile whose key count is
  * not a multiple of it (16 keys more: the last tile of a range, odd tile options) has its P
  * copied with zero columns after it; the default tiles need no copy in the interior. */
+/* Rows of a strip of a partial AMX tile: one 2 x 2 block of C tiles. */
+#define FC_AMX_STRIP 32
+
+/* The keys [*begin, *end) of a tile (relative to it, multiples of FC_AMX_K, end at most n;
+ * begin = end when none) that rows [r, r + m) see at most: along a causal diagonal (or a
+ * window's edges, or kv_len) the strips of a partial tile see ever fewer of its keys, and
+ * their products stop there instead of running over the whole tile.  Keys outside a row's
+ * range are never read by the softmax (it writes P's zeros there), so the skipped part of
+ * S may hold anything; the skipped part of P.V multiplies zeros. */
+static void strip_keys(const fc_rows *rows, const fc_plan *pl, const fc_tile *tile, int64_t r, int64_t m, int64_t *begin,
+                       int64_t *end) {
+    int64_t lo = tile->j0 + tile->n, hi = tile->j0;
+    for (int64_t q = r / pl->group; q <= (r + m - 1) / pl->group; ++q) {
+        if (rows->lo[q] >= rows->hi[q]) continue; /* sees nothing */
+        lo = rows->lo[q] < lo ? rows->lo[q] : lo;
+        hi = rows->hi[q] > hi ? rows->hi[q] : hi;
+    }
+    if (lo >= hi || hi <= tile->j0 || lo >= tile->j0 + tile->n) {
+        *begin = *end = 0;
+        return;
+    }
+    int64_t b = lo - tile->j0, e = hi - tile->j0;
+    b = b < 0 ? 0 : b / FC_AMX_K * FC_AMX_K;
+    e = (e + FC_AMX_K - 1) / FC_AMX_K * FC_AMX_K;
+    *begin = b;
+    *end = e < tile->n ? e : tile->n;
+}
+
 static void amx_tile(const fc_plan *pl, const fc_softmax_problem *sp, fc_thread *th, const fc_item *it,
                      const fc_tile *tile, const fc_softmax_tile *st) {
     const int64_t dp = fc_amx_pad(pl->D), dvp = fc_amx_pad(pl->Dv), tk = pl->prep_tk, n = tile->n;
     const uint16_t *kp = (const uint16_t *)(pl->prep + pl->prep_off[it->b] + it->hkv * pl->prep_block);
     const uint16_t *vp = kp + dp * tk;
+    if (st->cls == FC_TILE_PARTIAL && n % FC_AMX_K == 0 && tile->m > FC_AMX_STRIP) {
+        /* Strip by strip: S of each strip's rows over the keys it sees (the rest of S is not
+         * computed), the softmax on the whole tile, then P.V of each strip over its keys. */
+        /* Strip k's keys [begins[k], ends[k]): begins at a multiple of 32 keys past j0 (a
+         * multiple of 16), so the K pack's block and the V pack's pair line up. */
+        int64_t begins[1024 / FC_AMX_STRIP], ends[1024 / FC_AMX_STRIP], strips = (tile->m + FC_AMX_STRIP - 1) / FC_AMX_STRIP;
+        if (strips <= (int64_t)(sizeof ends / sizeof ends[0])) {
+            for (int64_t k = 0; k < strips; ++k) {
+                const int64_t r = tile->r0 + k * FC_AMX_STRIP;
+                const int64_t m = tile->r0 + tile->m - r < FC_AMX_STRIP ? tile->r0 + tile->m - r : FC_AMX_STRIP;
+                strip_keys(st->rows, pl, tile, r, m, &begins[k], &ends[k]);
+                const int64_t j = tile->j0 + begins[k];
+                if (ends[k] > begins[k])
+                    fc_amx_qk(pl->amx, (const uint16_t *)th->qp + r * dp, dp, m, dp, kp + j / 16 * (dp / 2 * 32),
+                              ends[k] - begins[k], th->s + k * FC_AMX_STRIP * n + begins[k], n);
+            }
+            fc_softmax_tile_update(sp, st);
+            for (int64_t k = 0; k < strips; ++k) {
+                const int64_t r = tile->r0 + k * FC_AMX_STRIP;
+                const int64_t m = tile->r0 + tile->m - r < FC_AMX_STRIP ? tile->r0 + tile->m - r : FC_AMX_STRIP;
+                const int64_t j = tile->j0 + begins[k];
+                if (ends[k] > begins[k])
+                    fc_amx_pv(pl->amx, (const uint16_t *)th->p + k * FC_AMX_STRIP * n + begins[k], n, m,
+                              ends[k] - begins[k], vp + j / 2 * dvp * 2, dvp, pl->Dv, th->o + r * pl->Dv, pl->Dv);
+            }
+            return;
+        }
+    }
     fc_amx_qk(pl->amx, (const uint16_t *)th->qp + tile->r0 * dp, dp, tile->m, dp, kp + tile->j0 / 16 * (dp / 2 * 32), n,
               th->s, n);
     fc_softmax_tile_update(sp, st);

@@ -38,6 +38,24 @@ FC_CLONES static void store_f32(const float *src, float mul, int64_t count, floa
     for (; c < count; ++c) dst[c] = src[c] * mul;
 }
 
+/* Contiguous bfloat16 rows: as attn_f32_to_bf16 (round to nearest even, NaN kept quiet), 16
+ * lanes at a time; element by element, writing O cost a tenth of a causal bfloat16 prefill's
+ * time outside the products. */
+typedef uint16_t v16u16 __attribute__((vector_size(32)));
+FC_CLONES static void store_bf16(const float *src, float mul, int64_t count, uint16_t *dst) {
+    int64_t c = 0;
+    for (; c + 16 <= count; c += 16) {
+        v16i u = (v16i)(vload(src + c) * mul);
+        v16i nan = (u & 0x7fffffff) > 0x7f800000; /* a non-negative int: the signed compare is exact */
+        v16i r = (v16i)(((uint32_t __attribute__((vector_size(64))))u + 0x7fffu +
+                         (((uint32_t __attribute__((vector_size(64))))u >> 16) & 1u)) >> 16);
+        v16i q = (v16i)(((uint32_t __attribute__((vector_size(64))))u >> 16) | 0x40u);
+        v16u16 h = __builtin_convertvector((nan & q) | (~nan & r), v16u16);
+        memcpy(dst + c, &h, sizeof h);
+    }
+    for (; c < count; ++c) dst[c] = attn_f32_to_bf16(src[c] * mul);
+}
+
 void fc_store_row(const float *src, float mul, int64_t count, int32_t dtype, char *dst, int64_t stride) {
     int64_t out = fc_dtype_size(dtype);
     if (mul == 0.0f && stride == 1) { /* 0 * anything stays an exact 0: no source read */
@@ -46,6 +64,10 @@ void fc_store_row(const float *src, float mul, int64_t count, int32_t dtype, cha
     }
     if (dtype == FC_DT_F32 && stride == 1) {
         store_f32(src, mul, count, (float *)dst);
+        return;
+    }
+    if (dtype == FC_DT_BF16 && stride == 1) {
+        store_bf16(src, mul, count, (uint16_t *)dst);
         return;
     }
     for (int64_t c = 0; c < count; ++c) {

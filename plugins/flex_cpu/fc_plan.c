@@ -204,16 +204,22 @@ void fc_item_rows(const fc_plan *pl, const attn_problem *p, const fc_item *it, a
 int fc_tile_next(const fc_plan *pl, const fc_item *it, const fc_rows *rows, fc_tile *tile) {
     int64_t j0 = tile->j0 + tile->n;
     if (j0 >= it->kv_hi) return 0;
+    const int64_t edge = fc_item_amx(pl, it) ? pl->edge_tile_amx : pl->edge_tile;
     int has_full = rows->full_lo < rows->full_hi;
     int64_t w;
     /* A sliver of the fully seen keys (less than an edge tile) joins the edge instead of
      * making a narrow matmul of its own. */
-    if (has_full && j0 >= rows->full_lo && rows->full_hi - j0 >= pl->edge_tile)
+    if (has_full && j0 >= rows->full_lo && rows->full_hi - j0 >= edge) {
+        /* Whole granules only: the causal diagonal puts full_hi one key past a multiple of
+         * the query tile, and rounding those 1 + 256 keys up made a partial tile of 272 keys
+         * (masked, and under AMX its P copied to whole 32-key steps); the key left over
+         * starts the edge instead. */
         w = rows->full_hi - j0 < pl->kv_tile ? rows->full_hi - j0 : pl->kv_tile;
-    else if (has_full && j0 < rows->full_lo)
-        w = rows->full_lo - j0 < pl->edge_tile ? rows->full_lo - j0 : pl->edge_tile;
+        w = w / FC_GRAN * FC_GRAN;
+    } else if (has_full && j0 < rows->full_lo)
+        w = rows->full_lo - j0 < edge ? rows->full_lo - j0 : edge;
     else
-        w = pl->edge_tile;
+        w = edge;
     if (w > it->kv_hi - j0) w = it->kv_hi - j0;
     int64_t n = (w + FC_GRAN - 1) / FC_GRAN * FC_GRAN;
     tile->j0 = j0;
@@ -348,6 +354,7 @@ attn_status fc_plan_build(fc_plan *pl, const attn_problem *p, const fc_tunables 
     if (kv_need < FC_GRAN) kv_need = FC_GRAN;
     pl->kv_tile = tun->kv_tile < kv_need ? tun->kv_tile : kv_need;
     pl->edge_tile = tun->edge_tile < pl->kv_tile ? tun->edge_tile : pl->kv_tile;
+    pl->edge_tile_amx = tun->edge_tile_amx < pl->kv_tile ? tun->edge_tile_amx : pl->kv_tile;
     pl->n_count = pl->kv_tile / FC_GRAN;
     pl->rows_per_tile = tun->q_tile / pl->group > 1 ? tun->q_tile / pl->group : 1;
     if (pl->Tq > 0 && pl->rows_per_tile > pl->Tq) pl->rows_per_tile = pl->Tq;

@@ -66,6 +66,8 @@ typedef struct fc_tunables {
     int64_t q_tile;    /* target rows M of a tile (query positions times heads of the group) */
     int64_t kv_tile;   /* keys per tile where every row sees every key, a multiple of FC_GRAN */
     int64_t edge_tile; /* keys per tile along ragged edges (causal diagonal, windows, lengths) */
+    int64_t edge_tile_amx; /* the same for AMX items (fc_item_amx), whose partial tiles compute
+                              their products strip by strip over the keys each strip sees */
     int32_t split;     /* 1: split long key ranges when there are few items */
     int32_t small_m;   /* FC_SMALL_M_*: who computes the products of items of few rows */
     int32_t amx;       /* FC_AMX_*: the kernel of bfloat16 items of more than FC_NATIVE_MAX_M rows
@@ -89,7 +91,7 @@ typedef struct fc_plan {
     int64_t B, Hq, Hkv, group, Tq, Tk, D, Dv;
     int32_t dtype, cdt; /* problem dtype (FC_DT_*), compute dtype (FC_CDT_*) */
     int32_t kv_direct;  /* K and V can be read in place (dtype and strides allow it) */
-    int64_t rows_per_tile, kv_tile, edge_tile;
+    int64_t rows_per_tile, kv_tile, edge_tile, edge_tile_amx;
     int64_t native_m_max; /* items of at most this many rows use fc_native.h (0: none) */
     int32_t amx;          /* FC_AMX_*: AMX kernel of the items fc_item_amx picks (NONE unless the
                              compute dtype is bfloat16) */
@@ -157,7 +159,8 @@ void fc_item_rows(const fc_plan *pl, const attn_problem *p, const fc_item *it, a
 
 /* The tiles of an item, in key order: start with tile->j0 = it->kv_lo and tile->n = 0; each
  * call moves to the next tile and returns 1, or returns 0 after the last.  Inside the keys
- * every row sees, tiles are kv_tile wide; along ragged edges they are edge_tile wide, so that
+ * every row sees, tiles are kv_tile wide; along ragged edges they are edge_tile wide
+ * (edge_tile_amx for AMX items), so that
  * the row block that sees them (r0, m) shrinks with the edge. */
 int fc_tile_next(const fc_plan *pl, const fc_item *it, const fc_rows *rows, fc_tile *tile);
 

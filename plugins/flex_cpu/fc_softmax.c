@@ -16,21 +16,44 @@ typedef union {
 /* mask lanes are all ones or all zeros (a vector comparison's result) */
 FC_INLINE v16f vselect(v16i mask, v16f a, v16f b) { return (v16f)((mask & (v16i)a) | (~mask & (v16i)b)); }
 FC_INLINE v16f vmax(v16f a, v16f b) { return vselect(a > b, a, b); }
-/* Horizontal reductions go through an array: indexing the vector itself would keep the
- * loop's accumulator in memory. */
+/* Horizontal reductions as a tree of four shuffles (vshuff / vpermilps on AVX-512), not 16
+ * dependent scalar steps: they run once per row and tile, and along a causal diagonal a row's
+ * piece of a tile is short, so a serial reduction cost as much as the row's exp work.  The
+ * lane is read through memcpy: indexing the vector itself would keep a loop's accumulator in
+ * memory. */
+FC_INLINE v16f vswap(v16f v, const int s) { /* lanes i and i ^ s exchanged */
+    static const v16i idx[4] = {{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
+                                {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11},
+                                {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13},
+                                {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}};
+    return __builtin_shuffle(v, idx[s == 8 ? 0 : s == 4 ? 1 : s == 2 ? 2 : 3]);
+}
+FC_INLINE float lane0(v16f v) {
+    float x;
+    memcpy(&x, &v, sizeof x);
+    return x;
+}
 FC_INLINE float hmax(v16f v) {
-    float a[16];
-    memcpy(a, &v, sizeof a);
-    float mx = a[0];
-    for (int k = 1; k < 16; ++k) mx = a[k] > mx ? a[k] : mx;
-    return mx;
+    v = vmax(v, vswap(v, 8));
+    v = vmax(v, vswap(v, 4));
+    v = vmax(v, vswap(v, 2));
+    v = vmax(v, vswap(v, 1));
+    return lane0(v);
 }
 FC_INLINE float hsum(v16f v) {
+    v += vswap(v, 8);
+    v += vswap(v, 4);
+    v += vswap(v, 2);
+    v += vswap(v, 1);
+    return lane0(v);
+}
+/* The last k < 16 elements of a row as one vector, the other lanes `fill` (-inf: no effect on
+ * a maximum, and exp(-inf) = 0 adds nothing to a sum): a row's tail goes through the vector
+ * kernel instead of k scalar exps (a causal diagonal gives every row a ragged end). */
+FC_INLINE v16f vload_part(const float *s, int64_t k, float fill) {
     float a[16];
-    memcpy(a, &v, sizeof a);
-    float s = 0.0f;
-    for (int k = 0; k < 16; ++k) s += a[k];
-    return s;
+    for (int i = 0; i < 16; ++i) a[i] = i < k ? s[i] : fill;
+    return vload(a);
 }
 
 /* exp for x <= 0: Cody-Waite reduction to r in [-ln2/2, ln2/2] and Cephes' degree-5
@@ -97,9 +120,8 @@ FC_CLONES static float row_max(const float *s, int64_t n) {
     v16f lanes = vsplat(-INFINITY);
     int64_t c = 0;
     for (; c + 16 <= n; c += 16) lanes = vmax(vload(s + c), lanes);
-    float mx = hmax(lanes);
-    for (; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
-    return mx;
+    if (c < n) lanes = vmax(vload_part(s + c, n - c, -INFINITY), lanes);
+    return hmax(lanes);
 }
 
 /* out[c] = exp(s[c] * scale - m) over [0, n); returns the sum.  out may be s.  The scale
@@ -112,12 +134,12 @@ FC_CLONES static float exp_sum_f32(const float *s, int64_t n, float scale, float
         vstore(out + c, e);
         lanes += e;
     }
-    float sum = hsum(lanes);
-    for (; c < n; ++c) {
-        out[c] = exp_nonpos(s[c] * scale - m);
-        sum += out[c];
+    if (c < n) {
+        v16f e = vexp_nonpos(vload_part(s + c, n - c, -INFINITY) * scale - m);
+        memcpy(out + c, &e, (size_t)(n - c) * sizeof(float));
+        lanes += e;
     }
-    return sum;
+    return hsum(lanes);
 }
 
 float fc_exp_row(const float *s, int64_t n, float m, float *out) { return exp_sum_f32(s, n, 1.0f, m, out); }
@@ -144,13 +166,55 @@ FC_CLONES static float exp_sum_bf16(const float *s, int64_t n, float scale, floa
         memcpy(out + c, &h, sizeof h);
         lanes += e;
     }
-    float sum = hsum(lanes);
-    for (; c < n; ++c) {
-        float e = exp_nonpos(s[c] * scale - m);
-        out[c] = to_bf16(e);
-        sum += e;
+    if (c < n) {
+        v16f e = vexp_nonpos(vload_part(s + c, n - c, -INFINITY) * scale - m);
+        v16h h = vto_bf16(e);
+        memcpy(out + c, &h, (size_t)(n - c) * sizeof(uint16_t));
+        lanes += e;
     }
-    return sum;
+    return hsum(lanes);
+}
+
+/* The same on CPUs with AVX512-BF16 (Zen 4, Sapphire Rapids: the AMX machines), with P
+ * rounded by VCVTNEPS2BF16, one instruction for the five of vto_bf16.  Both round to nearest
+ * even; the instruction reads denormal inputs as zero, and P has none (vexp_nonpos returns 0
+ * or at least exp(-87) = 1.6e-38, a normal float), so P is bit for bit the same. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define FC_HAVE_CVT_BF16 1
+__attribute__((target("avx512f,avx512bf16,avx512vl"))) static float exp_sum_bf16_cvt(const float *s, int64_t n,
+                                                                                       float scale, float m,
+                                                                                       uint16_t *out) {
+    v16f lanes = vsplat(0.0f);
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        v16f e = vexp_nonpos(vload(s + c) * scale - m);
+        _mm256_storeu_si256((__m256i *)(out + c), (__m256i)_mm512_cvtneps_pbh((__m512)e));
+        lanes += e;
+    }
+    if (c < n) {
+        v16f e = vexp_nonpos(vload_part(s + c, n - c, -INFINITY) * scale - m);
+        __m256i h = (__m256i)_mm512_cvtneps_pbh((__m512)e);
+        memcpy(out + c, &h, (size_t)(n - c) * sizeof(uint16_t));
+        lanes += e;
+    }
+    return hsum(lanes);
+}
+#else
+#define FC_HAVE_CVT_BF16 0
+#endif
+
+static float p_bf16_row(const float *s, int64_t n, float scale, float m, uint16_t *out) {
+#if FC_HAVE_CVT_BF16
+    static int cvt = -1; /* every thread that looks first computes the same answer */
+    int use = __atomic_load_n(&cvt, __ATOMIC_RELAXED);
+    if (use < 0) {
+        use = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl");
+        __atomic_store_n(&cvt, use, __ATOMIC_RELAXED);
+    }
+    if (use) return exp_sum_bf16_cvt(s, n, scale, m, out);
+#endif
+    return exp_sum_bf16(s, n, scale, m, out);
 }
 
 FC_CLONES static void scale_row(float *o, int64_t n, float alpha) {
@@ -229,7 +293,7 @@ void fc_softmax_tile_update(const fc_softmax_problem *pb, const fc_softmax_tile 
         float m_old = t->m[r], m_new = mx > m_old ? mx : m_old;
         float sum;
         if (!pb->dropout) {
-            sum = pb->p_bf16 ? exp_sum_bf16(sr, width, scale, m_new, (uint16_t *)p_row + c_lo)
+            sum = pb->p_bf16 ? p_bf16_row(sr, width, scale, m_new, (uint16_t *)p_row + c_lo)
                              : exp_sum_f32(sr, width, scale, m_new, (float *)p_row + c_lo);
         } else {
             /* The sum (hence LSE) is taken before dropout; then kept entries are scaled by

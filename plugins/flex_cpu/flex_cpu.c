@@ -12,7 +12,9 @@
  *   q_tile   rows per tile, query rows times the heads of a GQA group (default 256)
  *   kv_tile  keys per tile where every row sees every key, a multiple of 16 (default 512)
  *   edge_tile keys per tile along ragged edges (causal diagonal, windows), a multiple of 16
- *            (default 64)
+ *            (default 64; 256 for AMX items, whose partial tiles compute their products
+ *            only over the keys each 32-row strip sees: one diagonal tile per item, without
+ *            the triangle's waste.  Given, it sets both)
  *   bf16     auto (default): bfloat16 matmuls where the CPU has AVX512-BF16, else float32;
  *            native / f32 force one of them
  *   split    on (default) / off: split long key ranges over threads when items are few
@@ -112,7 +114,7 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
                          FC_GRAN);
                 return ATTN_E_INVALID;
             }
-            self->tun.edge_tile = v;
+            self->tun.edge_tile = self->tun.edge_tile_amx = v;
         } else if (strcmp(key, "bf16") == 0) {
             if (strcmp(value, "auto") == 0)
                 self->bf16_native = cpu_bf16;
@@ -233,6 +235,7 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     self->tun.q_tile = 256;
     self->tun.kv_tile = 512;
     self->tun.edge_tile = 64;
+    self->tun.edge_tile_amx = 256;
     self->tun.split = 1;
     self->tun.small_m = FC_SMALL_M_NATIVE;
     attn_status st = parse_options(self, options, option_count, msg, msg_cap);
@@ -252,10 +255,12 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     char text[400], amx[200];
     amx_text(self, amx, sizeof amx);
     snprintf(text, sizeof text,
-             "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld, small_m %s, amx %s",
+             "oneDNN %d.%d.%d, bfloat16 %s, threads %d, q_tile %lld, kv_tile %lld, edge_tile %lld (AMX %lld), small_m %s, "
+             "amx %s",
              ver->major, ver->minor, ver->patch, self->bf16_native ? "native (AVX512-BF16)" : "widened to float32",
              self->threads ? self->threads : omp_get_max_threads(), (long long)self->tun.q_tile,
-             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, small_m_name(self->tun.small_m), amx);
+             (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, (long long)self->tun.edge_tile_amx,
+             small_m_name(self->tun.small_m), amx);
     fc_log(self, ATTN_LOG_DEBUG, text);
     *out = self;
     return ATTN_OK;
@@ -415,11 +420,11 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
              "oneDNN %d.%d matmul tiles (Q.K^T, P.V) with an online float32 softmax and a block mask (empty key "
              "tiles skipped, full ones unmasked); dtypes float32, bfloat16 (%s), float16 (tiles widened to float32); "
              "any head dims and strides; every SPEC.md feature; GQA heads share K/V tiles; items of <= %d rows by "
-             "%s; bfloat16 prefill tiles on AMX: %s; q_tile %lld, kv_tile %lld, edge_tile %lld, threads %d",
+             "%s; bfloat16 prefill tiles on AMX: %s; q_tile %lld, kv_tile %lld, edge_tile %lld (AMX %lld), threads %d",
              dnnl_version()->major, dnnl_version()->minor, self->bf16_native ? "AVX512-BF16 matmuls" : "widened to float32",
              FC_NATIVE_MAX_M, self->tun.small_m == FC_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN", amx,
              (long long)self->tun.q_tile, (long long)self->tun.kv_tile, (long long)self->tun.edge_tile,
-             self->threads ? self->threads : omp_get_max_threads());
+             (long long)self->tun.edge_tile_amx, self->threads ? self->threads : omp_get_max_threads());
     return ATTN_OK;
 }
 #endif

@@ -505,6 +505,29 @@ static void plugin_problems(const char *amx) {
     check_problem(&s, "causal T531 D64");
     bf_free(&s);
 
+    /* The default tiles (q_tile 256, kv_tile 512, edge_tile 64) and one diagonal tile of 256
+     * keys: partial tiles of more than 32 rows compute their products strip by strip, each
+     * strip of 32 rows over the keys it sees (fc_attend.c), along a causal diagonal (GQA 8/2:
+     * a strip is 8 positions of 4 heads), both edges of a window and ragged kv_len. */
+    attn_backend *tiles_default = open_flex(amx, "256", "512", "64"), *tiles_diag = open_flex(amx, "128", "256", "256");
+    bf_init(&s, 1, 8, 2, 300, 300, 64, 64, NULL, NULL);
+    assert_true(run_logged(tiles_default, &s) > 0);
+    check_problem(&s, "GQA 8/2 causal T300 default tiles");
+    assert_true(run_logged(tiles_diag, &s) > 0);
+    check_problem(&s, "GQA 8/2 causal T300 edge_tile 256");
+    bf_free(&s);
+    bf_init(&s, 2, 2, 2, 300, 400, 64, 48, (const int32_t[]){300, 280}, (const int32_t[]){400, 351});
+    s.p.window_left = 70;
+    s.p.window_right = 9;
+    s.p.causal = 0;
+    assert_true(run_logged(tiles_default, &s) > 0);
+    check_problem(&s, "window 70/9 ragged default tiles");
+    assert_true(run_logged(tiles_diag, &s) > 0);
+    check_problem(&s, "window 70/9 ragged edge_tile 256");
+    bf_free(&s);
+    attn_backend_close(tiles_default);
+    attn_backend_close(tiles_diag);
+
     attn_backend_close(tiles32);
     attn_backend_close(tiles48);
     unsetenv("ATTN_LOG");
