@@ -14,6 +14,7 @@
 
 #include "fc_amx.h"
 #include "test_support.h"
+#include "run_with_log.h"
 
 #define SENTINEL 12345.0f
 #define BF16_NAN 0x7fc0u
@@ -389,21 +390,7 @@ static int reference_row(const bf_problem *s, int64_t b, int64_t h, int64_t i, d
 /* Runs the problem with the host's debug log in a file; returns the number of items the run
  * put on the (emulated) AMX kernel, from the plugin's run line. */
 static long run_logged(attn_backend *backend, bf_problem *s) {
-    char path[] = "/tmp/flex_amx_log_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
-    attn_error err;
-    attn_status st = attn_backend_run(backend, &s->p, &err);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    if (st != ATTN_OK) fail_msg("run: %s", err.message);
-    FILE *log = fdopen(fd, "r");
-    assert_non_null(log);
-    rewind(log);
+    FILE *log = run_with_log(backend, &s->p);
     char line[1024];
     long amx = -1;
     while (fgets(line, sizeof line, log)) {
@@ -411,7 +398,6 @@ static long run_logged(attn_backend *backend, bf_problem *s) {
         if (at) amx = strtol(at + strlen("split pieces, "), NULL, 10);
     }
     fclose(log);
-    unlink(path);
     return amx;
 }
 

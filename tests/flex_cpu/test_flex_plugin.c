@@ -9,6 +9,7 @@
 #include "fc_prims.h"
 #include "small_problem.h"
 #include "test_support.h"
+#include "run_with_log.h"
 
 /* ---- The cache itself ---------------------------------------------------------------- */
 
@@ -45,27 +46,12 @@ static attn_backend *open_flex(const attn_option *options, uint32_t count) {
 /* Runs the problem with the host's log (stderr) going to a file; returns how many
  * "created matmul primitive" lines the plugin logged. */
 static int run_counting_creations(attn_backend *backend, small_problem *s) {
-    char path[] = "/tmp/flex_cpu_log_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
-    attn_error err;
-    attn_status st = attn_backend_run(backend, &s->p, &err);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    if (st != ATTN_OK) fail_msg("run: %s", err.message);
-    FILE *log = fdopen(fd, "r");
-    assert_non_null(log);
-    rewind(log);
+    FILE *log = run_with_log(backend, &s->p);
     char line[512];
     int created = 0;
     while (fgets(line, sizeof line, log))
         if (strstr(line, "created matmul primitive")) created++;
     fclose(log);
-    unlink(path);
     return created;
 }
 
