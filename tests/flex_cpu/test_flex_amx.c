@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fc_amx.h"
@@ -433,12 +434,17 @@ static const char *flex_path(void) {
     return path && *path ? path : ATTN_FLEX_CPU_PATH;
 }
 
+/* Under `amx: emulate` also bf16: native: AMX (emulated too) runs only where bfloat16 is
+ * computed as such, and the plugin widens it to float32 where oneDNN lacks AVX512-BF16 -
+ * valgrind's CPU in CI's memcheck step, for one.  Not otherwise: oneDNN 2.6 has no bfloat16
+ * matmul there. */
 static attn_backend *open_flex(const char *amx, const char *q_tile, const char *kv_tile, const char *edge_tile) {
-    attn_option options[5] = {{"amx", amx}, {"q_tile", q_tile}, {"kv_tile", kv_tile}, {"edge_tile", edge_tile},
-                              {"threads", "2"}};
+    attn_option options[6] = {{"amx", amx},       {"q_tile", q_tile}, {"kv_tile", kv_tile}, {"edge_tile", edge_tile},
+                              {"threads", "2"}, {"bf16", "native"}};
+    const uint32_t count = strcmp(amx, "emulate") == 0 ? 6 : 5;
     attn_backend *backend = NULL;
     attn_error err;
-    if (attn_backend_open("flex-cpu", flex_path(), options, 5, &backend, &err) != ATTN_OK)
+    if (attn_backend_open("flex-cpu", flex_path(), options, count, &backend, &err) != ATTN_OK)
         fail_msg("cannot open flex-cpu: %s", err.message);
     return backend;
 }
