@@ -2,7 +2,8 @@
  * fc_attn_mma.cuh's prefill kernel (same rows, tile walk, masks, modifiers, dropout and
  * epilogue: fc_mask.cuh, fc_frag.cuh, fc_epilogue.cuh), different instructions:
  *
- *   - two or three warpgroups of 64 query rows each share a block of 128 or 192 packed rows;
+ *   - one to three warpgroups of 64 query rows each share a block of 64, 128 or 192 packed
+ *     rows (one warpgroup: two blocks per SM);
  *   - S = Q K^T and O += P V are warpgroup MMAs (wgmma m64nNk16): Q and K are read straight
  *     from shared memory through matrix descriptors, P from registers, V from shared memory
  *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
@@ -33,14 +34,17 @@ template <class T, int DP, int BN, int NWG>
 struct fc_wgmma_cfg {
     static_assert(DP == 64 || DP == 128, "head dims of the wgmma loop: 64 or 128 (padded)");
     static_assert(BN == 64 || BN == 128, "key tile: an N the wrappers have");
-    static_assert(NWG == 2 || NWG == 3, "two or three math warpgroups");
+    static_assert(NWG >= 1 && NWG <= 3, "one to three math warpgroups");
     static_assert(FC_SPLIT_GRANULE % BN == 0, "a key tile never straddles two splits");
     static constexpr int WG_ROWS = 64, BM = WG_ROWS * NWG, THREADS = 128 * NWG;
     /* Intra-warpgroup overlap (the softmax of tile k while P V of tile k - 1 runs) keeps P of
      * tile k - 1 live through the softmax: 32 registers more at head dim 64.  Three
      * warpgroups have 168 registers a thread and spilled with it (ptxas); there the other
      * two warpgroups' products fill the tensor cores during one's softmax instead. */
-    static constexpr bool OVERLAP = NWG == 2;
+    static constexpr bool OVERLAP = NWG <= 2;
+    /* One warpgroup (64-row blocks, head dim 64): two blocks share an SM, so that one's start
+     * and end overlap the other's main loop (short sequences). */
+    static constexpr int MIN_BLOCKS = NWG == 1 ? 2 : 1;
     /* Stage and phase of the pipeline as loop-carried counters rather than k % 3 and
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
@@ -60,7 +64,8 @@ struct fc_wgmma_cfg {
 };
 
 template <class T, int DP, int BN, int NWG, bool MODS>
-__global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_attn_wgmma(const fc_params p) {
+__global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::MIN_BLOCKS)
+    fc_attn_wgmma(const fc_params p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using C = fc_wgmma_cfg<T, DP, BN, NWG>;
     using MMA_S = fc_wgmma<T, BN>;
@@ -240,10 +245,17 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_a
      * cores.  Named barrier 1 + w is warpgroup w's turn (its own threads and the arrivals of
      * the warpgroup before it in the ring); the warpgroup before opens it after issuing.
      * Warpgroup 0 goes first; every warpgroup takes the same number of turns, in ring order,
-     * so no barrier ever collects a second arrival before its sync. */
+     * so no barrier ever collects a second arrival before its sync.  One warpgroup takes no
+     * turns: the other block on its SM plays the other warpgroup's part, unscheduled. */
     constexpr int TURN_THREADS = 2 * 128;
     const int my_turn = 1 + wg, their_turn = 1 + (wg + 1) % NWG;
-    if (wg == NWG - 1) fc_named_arrive(1, TURN_THREADS);
+    auto take_turn = [&]() {
+        if constexpr (NWG > 1) fc_named_sync(my_turn, TURN_THREADS);
+    };
+    auto pass_turn = [&]() {
+        if constexpr (NWG > 1) fc_named_arrive(their_turn, TURN_THREADS);
+    };
+    if (NWG > 1 && wg == NWG - 1) fc_named_arrive(1, TURN_THREADS);
 
     /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
      * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
@@ -254,10 +266,10 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_a
         next_tile(0);
         {
             float s[C::NT][4], alpha[2];
-            fc_named_sync(my_turn, TURN_THREADS);
+            take_turn();
             fc_wg_fence();
             issue_s(s, 0);
-            fc_named_arrive(their_turn, TURN_THREADS);
+            pass_turn();
             fc_wg_wait<0>();
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha); /* o is still 0: no rescale */
@@ -269,11 +281,11 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_a
             next_tile(k);
             float s[C::NT][4], alpha[2];
             hold_pv();
-            fc_named_sync(my_turn, TURN_THREADS);
+            take_turn();
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
-            fc_named_arrive(their_turn, TURN_THREADS);
+            pass_turn();
             if constexpr (C::OVERLAP) {
                 fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
                 fc_wg_hold<C::NT>(s);
@@ -300,7 +312,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, 1) fc_a
     }
     /* The last warpgroup opened warpgroup 0's turn once more than warpgroup 0 took it (the
      * first one). */
-    if (wg == 0) fc_named_sync(1, TURN_THREADS);
+    if (NWG > 1 && wg == 0) fc_named_sync(1, TURN_THREADS);
 
     fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
     if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */

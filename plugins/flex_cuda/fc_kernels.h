@@ -15,7 +15,7 @@
 #define FC_K_MMA_DECODE 1  /* tensor cores, 16 packed rows, four key streams */
 #define FC_K_SIMT 2        /* float32 FMA, any head dim up to 256, any strides */
 #define FC_K_COMBINE 3     /* split-KV merge */
-#define FC_K_WGMMA_PREFILL 4 /* Hopper warpgroup MMAs, 128 or 192 rows per block, one key stream (sm_90a) */
+#define FC_K_WGMMA_PREFILL 4 /* Hopper warpgroup MMAs, 64, 128 or 192 rows per block, one key stream (sm_90a) */
 
 typedef struct fc_kernel_desc {
     const void *fn;

@@ -49,19 +49,28 @@ static int mma_views_ok(const attn_problem *p) {
 /* Padding rows a block height adds to a problem's rows (per head block). */
 static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m - 1) / block_m * block_m - rows; }
 
+/* Keys up to which a block's walk counts as short (8 tiles of 128): there its start (Q and
+ * the first tile, with one block per SM nothing hides them) and its end weigh a quarter of its
+ * time, and the wgmma loop's 64-row blocks, two per SM, overlap one block's start and end with
+ * the other's main loop.  Measured on the H100 (docs/PERF.md, session 3): +4.5% / +7% at
+ * T1024 D64 causal / bidir against 128 rows; -6% to -10% at T4096 and T16384. */
+#define FC_SHORT_WALK_KEYS 1024
+
 /* The kernel of a kind, dtype, padded head dim and modifier set.  Where there are several
- * block heights (the wgmma loop at head dim 64 has 128- and 192-row blocks), the tallest
- * whose padding stays within 1/16 of the rows (packed rows per head block), else the one
- * with the least padding; option block_rows picks the height where there is a kernel of
- * it (tests, A/B timing).  Measured on the H100 (docs/PERF.md, session 3): 192 rows gain
- * 3-10% at 4k and 16k rows, and lose 8% at 1024, where the last block is two-thirds padding. */
+ * block heights (the wgmma loop at head dim 64 has 64-, 128- and 192-row blocks): over short
+ * key ranges the 64-row one (above); otherwise the tallest whose padding stays within 1/16
+ * of the rows (packed rows per head block), else the one with the least padding.  Option
+ * block_rows picks the height where there is a kernel of it (tests, A/B timing).  Measured
+ * (session 3): 192 rows gain 3-10% at 4k and 16k rows, and lose 8% at 1024, where the last
+ * block is two-thirds padding. */
 static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int64_t rows,
-                                         int *occupancy) {
+                                         int64_t keys, int *occupancy) {
     const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *k = &self->kernels[dtype][n];
         if (k->kind != kind || k->dp != dp || k->mods != mods) continue;
-        if (self->block_rows && k->block_m == self->block_rows) { /* option block_rows */
+        const int wanted = self->block_rows ? self->block_rows : keys <= FC_SHORT_WALK_KEYS ? 64 : 0;
+        if (wanted && k->block_m == wanted) {
             *occupancy = self->occupancy[dtype][n];
             return k;
         }
@@ -209,14 +218,14 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int decode = k->pack * tq <= 16;
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA)
-            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, &occupancy); /* head dims 64, 128 */
+            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy); /* head dims 64, 128 */
         if (!kernel)
-            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, &occupancy);
+            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy);
         if (!decode) min_split_keys = 128;
         plan->smem = kernel ? kernel->smem : 0;
     }
     if (!kernel) {
-        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, &occupancy);
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, tk, &occupancy);
         plan->smem = fc_simt_smem((int)d, (int)dv);
         int blocks = 0;
         if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
@@ -225,7 +234,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
             cudaGetLastError();
     }
     int combine_occupancy;
-    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, &combine_occupancy);
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, 1, &combine_occupancy);
     if (!kernel || !plan->combine) {
         snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
         return ATTN_E_INTERNAL;

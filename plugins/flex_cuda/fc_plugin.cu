@@ -86,10 +86,10 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
         } else if (strcmp(key, "block_rows") == 0) {
             if (strcmp(value, "auto") == 0)
                 self->block_rows = 0;
-            else if (strcmp(value, "128") == 0 || strcmp(value, "192") == 0)
+            else if (strcmp(value, "64") == 0 || strcmp(value, "128") == 0 || strcmp(value, "192") == 0)
                 self->block_rows = atoi(value);
             else {
-                snprintf(msg, msg_cap, "option block_rows: '%s' is not auto, 128 or 192", value);
+                snprintf(msg, msg_cap, "option block_rows: '%s' is not auto, 64, 128 or 192", value);
                 st = ATTN_E_INVALID;
             }
         } else {

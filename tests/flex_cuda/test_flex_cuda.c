@@ -245,14 +245,22 @@ static void test_mma_main_loop(void **state) {
     run_variant("mma", options, 1);
 }
 
-/* The wgmma loop's 192-row blocks (three warpgroups, head dim 64 without modifiers), which
- * the automatic plan takes only where their padding is small (long sequences): forced here
- * on every case, so the test problems' small and ragged row counts run through them too. */
+/* The wgmma loop's block heights at head dim 64 without modifiers: the automatic plan takes
+ * 64 rows (one warpgroup) over the short key ranges of these cases, 192 (three) and 128 (two)
+ * only over longer ones; forced here on every case, so the test problems' small and ragged
+ * row counts run through all three. */
 static void test_wgmma_192_rows(void **state) {
     (void)state;
     SKIP_WITHOUT_GPU();
     attn_option options[] = {{"block_rows", "192"}};
     run_variant("rows192", options, 1);
+}
+
+static void test_wgmma_128_rows(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"block_rows", "128"}};
+    run_variant("rows128", options, 1);
 }
 
 /* Option values are checked before any device is looked for: these run everywhere. */
@@ -271,7 +279,7 @@ static void test_bad_main_loop(void **state) {
 
 static void test_bad_block_rows(void **state) {
     (void)state;
-    expect_option_refused("block_rows", "256", "option block_rows: '256' is not auto, 128 or 192");
+    expect_option_refused("block_rows", "256", "option block_rows: '256' is not auto, 64, 128 or 192");
 }
 
 static void test_exact_kernel(void **state) {
@@ -417,6 +425,7 @@ int main(void) {
         cmocka_unit_test(test_mma_main_loop),
         cmocka_unit_test(test_bad_main_loop),
         cmocka_unit_test(test_wgmma_192_rows),
+        cmocka_unit_test(test_wgmma_128_rows),
         cmocka_unit_test(test_bad_block_rows),
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),

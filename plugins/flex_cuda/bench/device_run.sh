@@ -29,7 +29,7 @@ for step in "$@"; do
     ab) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/ab_base.yaml --backend flex-cuda \
            --backend flex-cuda-base --preset prefill --repeats 20 > "$OUT/ab.txt" 2>&1 ;;
     blocks) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/blocks_ab.yaml --backend flex-cuda \
-           --backend flex-cuda-128 --backend flex-cuda-192 --preset prefill > "$OUT/blocks.txt" 2>&1 ;;
+           --backend flex-cuda-128 --backend flex-cuda-192 --backend flex-cuda-64 --preset prefill > "$OUT/blocks.txt" 2>&1 ;;
     ncu-src) timeout 300 ncu --set full --import-source yes --kernel-name regex:fc_attn_wgmma --launch-count 2 \
            --export /tmp/prefill $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_prefill.yaml \
            --warmup 0 --repeats 1 > "$OUT/ncu_src.log" 2>&1 &&
