@@ -65,11 +65,11 @@ static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m 
  * block is two-thirds padding. */
 static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int64_t rows,
                                          int64_t keys, int *occupancy) {
+    const int wanted = self->block_rows ? self->block_rows : keys <= FC_SHORT_WALK_KEYS ? 64 : 0;
     const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *k = &self->kernels[dtype][n];
         if (k->kind != kind || k->dp != dp || k->mods != mods) continue;
-        const int wanted = self->block_rows ? self->block_rows : keys <= FC_SHORT_WALK_KEYS ? 64 : 0;
         if (wanted && k->block_m == wanted) {
             *occupancy = self->occupancy[dtype][n];
             return k;
