@@ -8,8 +8,9 @@
  *     from shared memory through matrix descriptors, P from registers, V from shared memory
  *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
  *   - tiles sit in shared memory in the 128-byte swizzled layout wgmma reads without bank
- *     conflicts (fc_wgmma_ptx.cuh), filled by cp.async three stages deep, handed over through
- *     mbarriers (no block-wide barrier per tile);
+ *     conflicts (fc_wgmma_ptx.cuh), three stages deep, each K or V tile one TMA copy that one
+ *     thread issues (fc_tma.cuh; per-thread cp.async copies cost ~100 instructions per warp
+ *     and tile at head dim 64), handed over through mbarriers (no block-wide barrier per tile);
  *   - intra-warpgroup overlap (FlashAttention-3's): S of tile k is issued together with
  *     O += P V of tile k - 1, and the softmax of tile k runs while that product is still on
  *     the tensor cores.  O is rescaled by tile k's alpha once P(k-1) V(k-1) has landed; three
@@ -27,6 +28,7 @@
 #include "fc_frag.cuh"
 #include "fc_mask.cuh"
 #include "fc_ptx.cuh"
+#include "fc_tma.cuh"
 #include "fc_types.cuh"
 #include "fc_wgmma_ptx.cuh"
 
@@ -56,16 +58,16 @@ struct fc_wgmma_cfg {
     static constexpr size_t MAIN_BYTES = Q_BYTES + 2 * STAGES * TILE_BYTES; /* Q, then K0 V0 K1 V1 K2 V2 */
     static constexpr int OSTRIDE = DP + 4;
     static constexpr size_t EPI_BYTES = (size_t)BM * OSTRIDE * 4 + 3 * (size_t)BM * 4;
-    /* After the tiles (and the epilogue's use of them): 2 x STAGES mbarriers, 2 ints of scratch. */
+    /* After the tiles (and the epilogue's use of them): 2 x STAGES + 1 mbarriers, 2 ints of scratch. */
     static constexpr size_t BODY_BYTES = MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES;
-    static constexpr size_t AUX_BYTES = 2 * STAGES * 8 + 16;
+    static constexpr size_t AUX_BYTES = (2 * STAGES + 1) * 8 + 16;
     /* + 1024: the tiles need 1024-byte alignment, the dynamic buffer guarantees 16. */
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
 template <class T, int DP, int BN, int NWG, bool MODS>
 __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::MIN_BLOCKS)
-    fc_attn_wgmma(const fc_params p) {
+    fc_attn_wgmma(const fc_params p, const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using C = fc_wgmma_cfg<T, DP, BN, NWG>;
     using MMA_S = fc_wgmma<T, BN>;
@@ -83,15 +85,21 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     const uint32_t q_addr = fc_smem_addr(smem);
     const uint32_t kv_addr = q_addr + (uint32_t)C::Q_BYTES; /* stage s: K at + 2s tiles, V after it */
     uint64_t *full_bar = reinterpret_cast<uint64_t *>(smem + C::BODY_BYTES), *empty_bar = full_bar + C::STAGES;
-    int *scratch = reinterpret_cast<int *>(empty_bar + C::STAGES);
-    /* Stage handshakes instead of a block barrier per tile, so that the two warpgroups need
-     * not run in step: full[s] completes when every thread's copies into stage s have landed
-     * (cp.async arrivals), empty[s] when every thread is done reading it. */
-    if (threadIdx.x == 0)
+    uint64_t *q_bar = empty_bar + C::STAGES;
+    int *scratch = reinterpret_cast<int *>(q_bar + 1);
+    /* Stage handshakes instead of a block barrier per tile, so that the warpgroups need not
+     * run in step: full[s] completes when the loader's copies into stage s have landed (one
+     * arrival armed with the bytes of two TMA tiles, or the loader warp's cp.async arrivals),
+     * empty[s] when every thread is done reading it; q once every thread's Q copies landed. */
+    if (threadIdx.x == 0) {
         for (int st = 0; st < C::STAGES; ++st) {
-            fc_mbar_init(&full_bar[st], C::THREADS);
+            fc_mbar_init(&full_bar[st], 1);
             fc_mbar_init(&empty_bar[st], C::THREADS);
         }
+        fc_mbar_init(q_bar, C::THREADS);
+        fc_tma_prefetch(&tm_k);
+        fc_tma_prefetch(&tm_v);
+    }
     __syncthreads();
 
     const fc_block blk = fc_block_at(p, C::BM);
@@ -100,34 +108,44 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     const fc_batch bt = blk.bt;
     fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
 
-    /* K/V tile copies: thread copies 16-byte column ch0 of rows kr0, kr0 + R, ...; every such
-     * row has the same row % 8, so the swizzled destination advances by a constant.  When R
-     * does not divide the tile (three warpgroups at head dim 64: R = 48), the last pass copies
-     * the remaining rows only. */
-    const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
-    const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];
-    constexpr int ROWS_PER_PASS = C::THREADS / C::CHUNKS;
-    constexpr int PASSES = (BN + ROWS_PER_PASS - 1) / ROWS_PER_PASS, LAST_ROWS = BN - (PASSES - 1) * ROWS_PER_PASS;
-    static_assert(C::THREADS % C::CHUNKS == 0 && ROWS_PER_PASS % 8 == 0, "regular copies");
-    const int ch0 = threadIdx.x % C::CHUNKS, kr0 = threadIdx.x / C::CHUNKS;
-    const bool kcol = ch0 * 8 < p.D, vcol = ch0 * 8 < p.Dv;
-    const T *kthr = kbase + (int64_t)kr0 * p.ks[2] + ch0 * 8, *vthr = vbase + (int64_t)kr0 * p.vs[2] + ch0 * 8;
-    const uint32_t dst0 = fc_swz_offset(kr0, ch0, BN);
+    fc_mbar_arrive_cp_async(q_bar);
+
+    /* K/V tiles: warp 0 loads (lane 0 issues the TMA copies; the warp waits for the stage to
+     * be free).  The tile that holds the end of a ragged batch's keys is the exception: keys
+     * from kv_len[b] to Tk are inside the tensor map, may hold anything (a cache's unwritten
+     * tail, NaN) and P = 0 does not cancel NaN in V, so the warp copies that tile with
+     * cp.async, zero-filling those rows. */
+    const bool ragged_end = p.kv_len != nullptr && bt.kv_len < p.Tk;
     auto load_kv = [&](int stage, int t) {
-        const T *kp = kthr + (int64_t)t * BN * p.ks[2], *vp = vthr + (int64_t)t * BN * p.vs[2];
-        unsigned char *dst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES + dst0;
-        int j = t * BN + kr0;
+        uint64_t *bar = &full_bar[stage];
+        unsigned char *kdst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES, *vdst = kdst + C::TILE_BYTES;
+        if (!(ragged_end && (t + 1) * BN > bt.kv_len)) {
+            if (lane == 0) {
+                fc_mbar_arrive_expect_tx(bar, 2 * (uint32_t)C::TILE_BYTES);
 #pragma unroll
-        for (int pass = 0; pass < PASSES; ++pass) {
-            if (pass == PASSES - 1 && LAST_ROWS < ROWS_PER_PASS && kr0 >= LAST_ROWS) break;
-            bool in = j < bt.kv_len;
-            fc_cp_async16(dst, in && kcol ? kp : kbase, in && kcol);
-            fc_cp_async16(dst + C::TILE_BYTES, in && vcol ? vp : vbase, in && vcol);
-            kp += ROWS_PER_PASS * p.ks[2];
-            vp += ROWS_PER_PASS * p.vs[2];
-            dst += ROWS_PER_PASS * FC_WG_PANEL_ROW_BYTES;
-            j += ROWS_PER_PASS;
+                for (int panel = 0; panel < DP / 64; ++panel) {
+                    const uint32_t off = panel * BN * FC_WG_PANEL_ROW_BYTES;
+                    fc_tma_load_4d(kdst + off, &tm_k, bar, panel * 64, t * BN, hkv, b);
+                    fc_tma_load_4d(vdst + off, &tm_v, bar, panel * 64, t * BN, hkv, b);
+                }
+            }
+            return;
         }
+        const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
+        const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];
+        constexpr int ROWS_PER_PASS = 32 / C::CHUNKS;
+        const int ch = lane % C::CHUNKS;
+        const bool kcol = ch * 8 < p.D, vcol = ch * 8 < p.Dv;
+        for (int r = lane / C::CHUNKS; r < BN; r += ROWS_PER_PASS) {
+            const int j = t * BN + r;
+            const bool in = j < bt.kv_len;
+            const uint32_t off = fc_swz_offset(r, ch, BN);
+            fc_cp_async16(kdst + off, in && kcol ? kbase + (int64_t)j * p.ks[2] + ch * 8 : kbase, in && kcol);
+            fc_cp_async16(vdst + off, in && vcol ? vbase + (int64_t)j * p.vs[2] + ch * 8 : vbase, in && vcol);
+        }
+        fc_mbar_arrive_cp_async_inc(bar);
+        __syncwarp();
+        if (lane == 0) fc_mbar_arrive(bar); /* after every lane's arrival was counted */
     };
 
     const fc_range brange = fc_rows_range(p, bt, r0, C::BM, key_begin, key_end);
@@ -170,10 +188,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
 
     int cls;
     int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-    if (t < walker.t_end) {
-        load_kv(0, t);
-        fc_mbar_arrive_cp_async(&full_bar[0]); /* Q's copies, issued before, count with tile 0 */
-    }
+    if (t < walker.t_end && warp == 0) load_kv(0, t);
 
     /* P of the previous iteration's tile, waiting for its product with that tile's V. */
     uint32_t pa[BN / 16][4];
@@ -205,10 +220,9 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         stage_next = stage == C::STAGES - 1 ? 0 : stage + 1;
         phase_next = stage == C::STAGES - 1 ? phase ^ 1 : phase;
         t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
-        if (t_next < walker.t_end) {
+        if (t_next < walker.t_end && warp == 0) {
             if (k >= 2) fc_mbar_wait(&empty_bar[stage_next], phase_next ^ 1);
             load_kv(stage_next, t_next);
-            fc_mbar_arrive_cp_async(&full_bar[stage_next]);
         }
     };
     auto advance = [&]() {
@@ -263,7 +277,8 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * there is another tile, and both warpgroups compute every tile the block visits (rows
      * that see none of it are masked like any partial tile: P = 0). */
     if (t < walker.t_end) {
-        next_tile(0);
+        fc_mbar_wait(q_bar, 0);
+        next_tile(0); /* its proxy fence covers Q's copies too */
         {
             float s[C::NT][4], alpha[2];
             take_turn();

@@ -7,6 +7,7 @@
 
 #include "fc_kernels.h"
 #include "fc_params.h"
+#include "fc_tma.h"
 
 #define FC_MAX_KERNELS 40
 
@@ -30,7 +31,8 @@ typedef struct fc_backend {
     int force_splits;  /* option splits: 0 = auto */
     int tensor_cores;  /* option tensor_cores: 0 sends 16-bit problems to the exact kernel too */
     int main_loop;     /* option main_loop: FC_LOOP_* */
-    int hopper;        /* the device is sm_90: the wgmma main loop can run */
+    int hopper;        /* the device is sm_90 and the driver encodes tensor maps: the wgmma main loop can run */
+    void *tma_encoder; /* the driver's cuTensorMapEncodeTiled (fc_tma.h) */
     int merge_kernel;  /* option split_merge=kernel: merge splits in fc_combine, not in the last block */
     int block_rows;    /* option block_rows: the wgmma loop's block height where it has that one (0 = auto) */
     const fc_kernel_desc *kernels[3];
@@ -44,6 +46,7 @@ typedef struct fc_plan {
     dim3 grid;
     size_t smem;
     fc_params params;
+    fc_tma_maps tma;        /* the wgmma loop's K and V copies */
     size_t workspace_bytes; /* 0: one split, no workspace */
     size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
     int64_t rows;           /* B * Hq * Tq */

@@ -217,8 +217,13 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int dp = widest <= 64 ? 64 : widest <= 96 ? 96 : widest <= 128 ? 128 : 256;
         int decode = k->pack * tq <= 16;
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
-        if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA)
+        if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
             kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy); /* head dims 64, 128 */
+            /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync. */
+            char why[160];
+            if (kernel && !fc_tma_kv_maps(self->tma_encoder, &p->k, &p->v, kernel->block_n, &plan->tma, why, sizeof why))
+                kernel = NULL;
+        }
         if (!kernel)
             kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy);
         if (!decode) min_split_keys = 128;
@@ -257,7 +262,8 @@ attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream
     (void)self;
     if (plan->rows == 0) return ATTN_OK; /* no query row: nothing to write */
     fc_params params = plan->params;
-    void *args[1] = {&params};
+    fc_tma_maps maps = plan->tma;
+    void *args[3] = {&params, &maps.k, &maps.v}; /* the wgmma loop takes the maps as well */
     cudaError_t e = cudaLaunchKernel(plan->kernel->fn, plan->grid, dim3((unsigned)plan->kernel->threads), args,
                                      plan->smem, stream);
     if (e == cudaSuccess) e = cudaGetLastError();

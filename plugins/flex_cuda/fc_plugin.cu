@@ -183,15 +183,19 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     int major = 0;
     if (st == ATTN_OK && (e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, self->device)))
         st = fc_cuda_error(e, "cudaDeviceGetAttribute(compute capability)", msg, msg_cap);
+    char tma_why[160] = "";
 #ifdef FC_HAVE_SM90A
     self->hopper = major == 9; /* the build's wgmma code is sm_90a: exactly Hopper */
+    if (self->hopper && !(self->tma_encoder = fc_tma_encoder(tma_why, sizeof tma_why))) self->hopper = 0;
 #else
     self->hopper = 0; /* built without sm_90a: the wgmma kernels have no code */
 #endif
     if (st == ATTN_OK && self->main_loop == FC_LOOP_WGMMA && !self->hopper) {
         snprintf(msg, msg_cap,
-                 "option main_loop: wgmma needs an sm_90 device and a build for sm_90a; device %d is sm_%d*%s",
-                 self->device, major, major == 9 ? " and this build has no sm_90a code" : "");
+                 "option main_loop: wgmma needs an sm_90 device, a build for sm_90a and a driver that encodes tensor "
+                 "maps; device %d is sm_%d*%s%s",
+                 self->device, major, major != 9 ? "" : tma_why[0] ? ", but " : " and this build has no sm_90a code",
+                 major == 9 ? tma_why : "");
         st = ATTN_E_UNAVAILABLE;
     }
     if (st == ATTN_OK && (e = cudaStreamCreateWithFlags(&self->stream, cudaStreamNonBlocking)))
