@@ -15,8 +15,10 @@
  *     O += P V of tile k - 1, and the softmax of tile k runs while that product is still on
  *     the tensor cores.  O is rescaled by tile k's alpha once P(k-1) V(k-1) has landed; three
  *     stages hold the pending V, the current tile and the one being loaded;
- *   - ping-pong between the warpgroups (FlashAttention-3's): they take turns at the tensor
- *     cores, so that one's softmax overlaps the other's products.
+ *   - the warpgroups issue their products whenever they are ready.  FlashAttention-3's
+ *     ping-pong (warpgroups taking turns at the tensor cores through named barriers) was
+ *     measured slower once the copies were TMA's (H100, same run: -11% to -13% with three
+ *     warpgroups at head dim 64, -3% to -4.5% with two at head dim 128; docs/PERF.md).
  *
  * Both warpgroups compute every key tile the block visits (see the loop for why); a warp's 16
  * rows decide alone whether a tile is full for them. */
@@ -51,6 +53,13 @@ struct fc_wgmma_cfg {
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
     static constexpr bool STAGE_COUNTERS = NWG == 3;
+    /* The stage's descriptor word through a shuffle (see stage_lo): same run, H100, three
+     * warpgroups +2-3% (head dim 64), two warpgroups -1-2% at head dim 128, one -1-2%. */
+#ifndef FC_UNIFORM_STAGE_NWG
+#define FC_UNIFORM_STAGE_NWG 3
+#endif
+    static constexpr bool UNIFORM_STAGE = NWG >= FC_UNIFORM_STAGE_NWG;
+
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
     static constexpr size_t Q_BYTES = (size_t)BM * DP * sizeof(T);
     static constexpr size_t TILE_BYTES = (size_t)BN * DP * sizeof(T);
@@ -174,16 +183,24 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
      * apart).  Within a 64-column panel a 16-wide k step moves the start by 32 bytes: the
      * hardware applies the swizzle to the final address. */
-    const uint32_t q_lo = fc_wg_desc_lo(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0);
+    const uint32_t q_lo = __shfl_sync(0xffffffffu, fc_wg_desc_lo(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0), 0);
     const uint32_t k_lo = fc_wg_desc_lo(kv_addr, 0);
     const uint32_t v_lo = fc_wg_desc_lo(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES);
     constexpr uint32_t HI = fc_wg_desc_hi(1024);
     auto q_desc = [&](int ks) { return fc_wg_desc(q_lo + (((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI); };
-    auto k_desc = [&](int stage, int ks) {
-        return fc_wg_desc(k_lo + ((stage * 2 * (uint32_t)C::TILE_BYTES + (ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
+    /* A stage's first descriptor word goes through a shuffle from lane 0 (as wg above): the
+     * stage is a loop-carried value the compiler cannot prove warp-uniform, and without it
+     * every descriptor word was built in vector registers and moved to uniform ones (ncu,
+     * T4096 D64: ~90 instructions per warp and tile). */
+    auto stage_lo = [&](uint32_t lo, int stage) {
+        const uint32_t w = lo + ((stage * 2 * (uint32_t)C::TILE_BYTES) >> 4);
+        return C::UNIFORM_STAGE ? __shfl_sync(0xffffffffu, w, 0) : w;
     };
-    auto v_desc = [&](int stage, int kk) {
-        return fc_wg_desc(v_lo + ((stage * 2 * (uint32_t)C::TILE_BYTES + kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
+    auto k_desc = [&](uint32_t k_stage_lo, int ks) {
+        return fc_wg_desc(k_stage_lo + (((ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
+    };
+    auto v_desc = [&](uint32_t v_stage_lo, int kk) {
+        return fc_wg_desc(v_stage_lo + ((kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
     };
 
     int cls;
@@ -194,8 +211,9 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     uint32_t pa[BN / 16][4];
     int pend_stage = 0;
     auto issue_pv = [&](int stage) {
+        const uint32_t v_stage_lo = stage_lo(v_lo, stage);
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(stage, kk));
+        for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(v_stage_lo, kk));
         fc_wg_commit();
     };
     /* Before a fence (the registers wgmma reads are written) and after the wait that retired
@@ -232,12 +250,13 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         phase = phase_next;
     };
     auto issue_s = [&](float (&s)[C::NT][4], int stage) {
+        const uint32_t k_stage_lo = stage_lo(k_lo, stage);
 #pragma unroll
         for (int ks = 0; ks < DP / 16; ++ks) {
             if (ks == 0)
-                MMA_S::ss0(s, q_desc(ks), k_desc(stage, ks));
+                MMA_S::ss0(s, q_desc(ks), k_desc(k_stage_lo, ks));
             else
-                MMA_S::ss(s, q_desc(ks), k_desc(stage, ks), 1);
+                MMA_S::ss(s, q_desc(ks), k_desc(k_stage_lo, ks), 1);
         }
         fc_wg_commit();
     };
@@ -254,23 +273,6 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
     };
 
-    /* Ping-pong (FlashAttention-3's warpgroup scheduling): the warpgroups take turns to issue
-     * their products, so that one's softmax runs while the others' products use the tensor
-     * cores.  Named barrier 1 + w is warpgroup w's turn (its own threads and the arrivals of
-     * the warpgroup before it in the ring); the warpgroup before opens it after issuing.
-     * Warpgroup 0 goes first; every warpgroup takes the same number of turns, in ring order,
-     * so no barrier ever collects a second arrival before its sync.  One warpgroup takes no
-     * turns: the other block on its SM plays the other warpgroup's part, unscheduled. */
-    constexpr int TURN_THREADS = 2 * 128;
-    const int my_turn = 1 + wg, their_turn = 1 + (wg + 1) % NWG;
-    auto take_turn = [&]() {
-        if constexpr (NWG > 1) fc_named_sync(my_turn, TURN_THREADS);
-    };
-    auto pass_turn = [&]() {
-        if constexpr (NWG > 1) fc_named_arrive(their_turn, TURN_THREADS);
-    };
-    if (NWG > 1 && wg == NWG - 1) fc_named_arrive(1, TURN_THREADS);
-
     /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
      * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
      * tile is peeled off and the loop body is straight-line; the loop only decides whether
@@ -281,10 +283,8 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         next_tile(0); /* its proxy fence covers Q's copies too */
         {
             float s[C::NT][4], alpha[2];
-            take_turn();
             fc_wg_fence();
             issue_s(s, 0);
-            pass_turn();
             fc_wg_wait<0>();
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha); /* o is still 0: no rescale */
@@ -296,11 +296,9 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             next_tile(k);
             float s[C::NT][4], alpha[2];
             hold_pv();
-            take_turn();
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
-            pass_turn();
             if constexpr (C::OVERLAP) {
                 fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
                 fc_wg_hold<C::NT>(s);
@@ -325,10 +323,6 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         fc_wg_wait<0>();
         hold_pv();
     }
-    /* The last warpgroup opened warpgroup 0's turn once more than warpgroup 0 took it (the
-     * first one). */
-    if (NWG > 1 && wg == 0) fc_named_sync(1, TURN_THREADS);
-
     fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
     if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
         fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);

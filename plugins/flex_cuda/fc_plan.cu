@@ -49,23 +49,25 @@ static int mma_views_ok(const attn_problem *p) {
 /* Padding rows a block height adds to a problem's rows (per head block). */
 static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m - 1) / block_m * block_m - rows; }
 
-/* Keys up to which a block's walk counts as short (8 tiles of 128): there its start (Q and
- * the first tile, with one block per SM nothing hides them) and its end weigh a quarter of its
- * time, and the wgmma loop's 64-row blocks, two per SM, overlap one block's start and end with
- * the other's main loop.  Measured on the H100 (docs/PERF.md, session 3): +4.5% / +7% at
- * T1024 D64 causal / bidir against 128 rows; -6% to -10% at T4096 and T16384. */
-#define FC_SHORT_WALK_KEYS 1024
+/* Keys up to which a block's mean walk counts as short (4 tiles of 128; causal blocks walk
+ * half the keys on average): there its start (Q and the first tile, with one block per SM
+ * nothing hides them) and its end weigh a third of its time, and the wgmma loop's 64-row
+ * blocks, two per SM, overlap one block's start and end with the other's main loop.
+ * Measured on the H100 (docs/PERF.md, session 4, same run): T1024 D64 causal 64 rows 203
+ * TFLOP/s, 128 rows 199, 192 rows 188; bidirectional (a walk of 1024) 285 / 288 / 295. */
+#define FC_SHORT_WALK_KEYS 512
 
 /* The kernel of a kind, dtype, padded head dim and modifier set.  Where there are several
  * block heights (the wgmma loop at head dim 64 has 64-, 128- and 192-row blocks): over short
- * key ranges the 64-row one (above); otherwise the tallest whose padding stays within 1/16
- * of the rows (packed rows per head block), else the one with the least padding.  Option
+ * walks the 64-row one (above); otherwise the tallest whose padding stays within 1/8 of the
+ * rows (packed rows per head block), else the one with the least padding.  Option
  * block_rows picks the height where there is a kernel of it (tests, A/B timing).  Measured
- * (session 3): 192 rows gain 3-10% at 4k and 16k rows, and lose 8% at 1024, where the last
- * block is two-thirds padding. */
+ * (session 4): 192 rows gain 2.5% over 128 at 1024 rows (128 of them padding), 10-28% at 4k
+ * and 16k rows. */
 static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int64_t rows,
-                                         int64_t keys, int *occupancy) {
-    const int wanted = self->block_rows ? self->block_rows : keys <= FC_SHORT_WALK_KEYS ? 64 : 0;
+                                         int64_t keys, int causal, int *occupancy) {
+    const int64_t mean_walk = causal ? keys / 2 : keys;
+    const int wanted = self->block_rows ? self->block_rows : mean_walk <= FC_SHORT_WALK_KEYS ? 64 : 0;
     const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *k = &self->kernels[dtype][n];
@@ -77,7 +79,7 @@ static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, 
         int better = !best;
         if (best) {
             int64_t pad = padding_rows(rows, k->block_m), best_pad = padding_rows(rows, best->block_m);
-            int fits = pad * 16 <= rows, best_fits = best_pad * 16 <= rows;
+            int fits = pad * 8 <= rows, best_fits = best_pad * 8 <= rows;
             better = fits ? (!best_fits || k->block_m > best->block_m) : (!best_fits && pad < best_pad);
         }
         if (better) {
@@ -218,19 +220,19 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int decode = k->pack * tq <= 16;
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
-            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy); /* head dims 64, 128 */
+            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy); /* head dims 64, 128 */
             /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync. */
             char why[160];
             if (kernel && !fc_tma_kv_maps(self->tma_encoder, &p->k, &p->v, kernel->block_n, &plan->tma, why, sizeof why))
                 kernel = NULL;
         }
         if (!kernel)
-            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, &occupancy);
+            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy);
         if (!decode) min_split_keys = 128;
         plan->smem = kernel ? kernel->smem : 0;
     }
     if (!kernel) {
-        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, tk, &occupancy);
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, tk, p->causal, &occupancy);
         plan->smem = fc_simt_smem((int)d, (int)dv);
         int blocks = 0;
         if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
@@ -239,7 +241,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
             cudaGetLastError();
     }
     int combine_occupancy;
-    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, 1, &combine_occupancy);
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, 1, 0, &combine_occupancy);
     if (!kernel || !plan->combine) {
         snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
         return ATTN_E_INTERNAL;

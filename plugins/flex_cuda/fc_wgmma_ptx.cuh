@@ -85,14 +85,6 @@ __device__ inline void fc_mbar_wait(uint64_t *bar, int parity) {
         : "memory");
 }
 
-/* Named barriers (id 0 is __syncthreads'): sync waits for `count` arrivals, arrive does not wait. */
-__device__ inline void fc_named_sync(int id, int count) {
-    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
-}
-__device__ inline void fc_named_arrive(int id, int count) {
-    asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
-}
-
 /* The same for an A fragment in registers, which wgmma reads asynchronously too. */
 __device__ inline void fc_wg_hold_regs(uint32_t (&a)[4]) {
 #pragma unroll

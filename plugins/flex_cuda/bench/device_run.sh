@@ -1,9 +1,12 @@
 #!/bin/bash
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
-#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ab] [blocks] [ncu] [ncu-src] [anchor] [anchor-noflex]
+#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ab] [variants] [test-variants] [blocks] [ncu]
+#                 [ncu-src] [anchor] [anchor-noflex]
 # `ab` times this build against a baseline build staged as .device/plugins/libattn_flex_cuda_base.so
-# (bench/ab_base.yaml), prefill shapes, in one process.
+# (bench/ab_base.yaml), prefill shapes, in one process; `variants` against every build staged as
+# .device/plugins/libattn_flex_cuda_v<name>.so (e.g. compile-time variants, -DFC_...), and
+# `test-variants` runs the cmocka suite on each of those.
 # Each step has its own time limit so that one slow step still leaves the others' logs.
 set -u
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out
@@ -28,6 +31,20 @@ for step in "$@"; do
            --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
     ab) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/ab_base.yaml --backend flex-cuda \
            --backend flex-cuda-base --preset prefill --repeats 20 > "$OUT/ab.txt" 2>&1 ;;
+    variants) # the config names only the variant builds that are staged (a missing plugin fails a config)
+         cfg=$OUT/variants.yaml backends="--backend flex-cuda"
+         printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$cfg"
+         for v in $B/plugins/libattn_flex_cuda_v*.so; do
+           [ -f "$v" ] || continue
+           name=flex-cuda-$(basename "$v" .so | sed 's/.*_//')
+           printf '  - {name: %s, plugin: %s}\n' "$name" "$PWD/$v" >> "$cfg"
+           backends="$backends --backend $name"
+         done
+         timeout 300 $B/bin/attnbench --config "$cfg" $backends --preset prefill --repeats 20 > "$OUT/variants.txt" 2>&1 ;;
+    test-variants) for v in $B/plugins/libattn_flex_cuda_v*.so; do
+           ATTN_TEST_FLEX_CUDA=$PWD/$v timeout 150 $B/tests/flex_cuda/test_flex_cuda > "$OUT/test_$(basename "$v" .so).txt" 2>&1
+           echo "== $(basename "$v"): $(grep -E 'PASSED|FAILED' "$OUT/test_$(basename "$v" .so).txt" | tr '\n' ' ')"
+         done ;;
     blocks) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/blocks_ab.yaml --backend flex-cuda \
            --backend flex-cuda-128 --backend flex-cuda-192 --backend flex-cuda-64 --preset prefill > "$OUT/blocks.txt" 2>&1 ;;
     ncu-src) timeout 300 ncu --set full --import-source yes --kernel-name regex:fc_attn_wgmma --launch-count 2 \
@@ -48,6 +65,6 @@ done
 [ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
-for f in attnbench loops merge_ab ab blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+for f in attnbench loops merge_ab ab variants blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
 [ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
 exit 0
