@@ -45,20 +45,21 @@ struct fc_wgmma_cfg {
      * tile k - 1 live through the softmax: 32 registers more at head dim 64.  Three
      * warpgroups have 168 registers a thread and spilled with it (ptxas); there the other
      * two warpgroups' products fill the tensor cores during one's softmax instead. */
-    static constexpr bool OVERLAP = NWG <= 2;
     /* One warpgroup (64-row blocks, head dim 64): two blocks share an SM, so that one's start
-     * and end overlap the other's main loop (short sequences). */
-    static constexpr int MIN_BLOCKS = NWG == 1 ? 2 : 1;
+     * and end overlap the other's main loop (short sequences); with 64-key tiles three,
+     * whose 168 registers leave no room for the overlap either. */
+    static constexpr int MIN_BLOCKS = NWG == 1 ? (BN == 64 ? 3 : 2) : 1;
+    static constexpr bool OVERLAP = NWG <= 2 && MIN_BLOCKS < 3;
     /* Stage and phase of the pipeline as loop-carried counters rather than k % 3 and
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
-    static constexpr bool STAGE_COUNTERS = NWG == 3;
+    static constexpr bool STAGE_COUNTERS = !OVERLAP;
     /* The stage's descriptor word through a shuffle (see stage_lo): same run, H100, three
      * warpgroups +2-3% (head dim 64), two warpgroups -1-2% at head dim 128, one -1-2%. */
 #ifndef FC_UNIFORM_STAGE_NWG
 #define FC_UNIFORM_STAGE_NWG 3
 #endif
-    static constexpr bool UNIFORM_STAGE = NWG >= FC_UNIFORM_STAGE_NWG;
+    static constexpr bool UNIFORM_STAGE = NWG >= FC_UNIFORM_STAGE_NWG || !OVERLAP;
 
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
     static constexpr size_t Q_BYTES = (size_t)BM * DP * sizeof(T);

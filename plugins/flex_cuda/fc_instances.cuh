@@ -1,7 +1,8 @@
 /* flex-cuda: the kernel set of one dtype, included once per fc_kernels_*.cu so that the
  * dtypes compile in parallel.  Tensor-core shapes: prefill on Hopper at head dims 64 and 128
  * 128-key tiles of 128 rows (two warpgroups of 64 rows, wgmma) and, at head dim 64 without
- * modifiers, of 64 rows (one warpgroup, two blocks per SM) and 192 rows (three warpgroups;
+ * modifiers, 64-key tiles of 64 rows (one warpgroup, three blocks per SM) and 128-key tiles of
+ * 192 rows (three warpgroups;
  * with the modifiers they spill at the 168 registers that leaves a thread); the plan picks
  * the height (fc_plan.cu); otherwise 128 x 64 tiles (4 warps of two
  * m16 tiles each, FlashAttention-2's layout) up to head dim 128 and 64 x 32 (4 warps of one)
@@ -31,7 +32,7 @@
 #define FC_MMA_SET(T, DT)                                                                                   \
     FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DESC(T, DT, 64, 128, 3, false),           \
         FC_WGMMA_DESC(T, DT, 64, 128, 2, false), FC_WGMMA_DESC(T, DT, 64, 128, 2, true),                   \
-        FC_WGMMA_DESC(T, DT, 64, 128, 1, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, true)
+        FC_WGMMA_DESC(T, DT, 64, 64, 1, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, true)
 
 #define FC_COMMON_SET(T, DT)                                                                                \
     {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, 1, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,             \

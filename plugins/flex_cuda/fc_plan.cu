@@ -52,9 +52,9 @@ static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m 
 /* Keys up to which a block's mean walk counts as short (4 tiles of 128; causal blocks walk
  * half the keys on average): there its start (Q and the first tile, with one block per SM
  * nothing hides them) and its end weigh a third of its time, and the wgmma loop's 64-row
- * blocks, two per SM, overlap one block's start and end with the other's main loop.
- * Measured on the H100 (docs/PERF.md, session 4, same run): T1024 D64 causal 64 rows 203
- * TFLOP/s, 128 rows 199, 192 rows 188; bidirectional (a walk of 1024) 285 / 288 / 295. */
+ * blocks, three per SM, overlap one block's start and end with the others' main loops.
+ * Measured on the H100 (docs/PERF.md, session 4, same run): T1024 D64 causal 64 rows 214
+ * TFLOP/s, 128 rows 195, 192 rows 184; bidirectional (a walk of 1024) 278 / 281 / 289. */
 #define FC_SHORT_WALK_KEYS 512
 
 /* The kernel of a kind, dtype, padded head dim and modifier set.  Where there are several
