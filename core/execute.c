@@ -2,8 +2,9 @@
  * KV-cache view), move them through the plugin's own device services, check, run, and
  * bring O and LSE back in the canonical layout.
  *
- * Poison: the cache tail beyond the view, O and LSE are filled with NaN before the run, so
- * a backend that reads outside its view or leaves an output element unwritten fails. */
+ * Poison: the cache tail beyond the view, the keys of a ragged batch past kv_len[b] (inside
+ * the view), O and LSE are filled with NaN before the run, so a backend that reads outside its
+ * view, lets an invisible key reach O (0 * NaN) or leaves an output element unwritten fails. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,10 @@ static void layout_strides(int32_t layout, int64_t heads, int64_t t_alloc, int64
 
 /* Writes canonical float data [B,H,T,D] (rows t of `src` from t_begin) into a dtype buffer laid
  * out with `strides`, rounding to the dtype.  The buffer was poisoned beforehand. */
+/* Rows t_begin + t at or past lens[b] (when lens is given: the keys of a ragged batch that
+ * are never visible) are written as NaN, like a cache's unwritten tail. */
 static void scatter(const float *src, int64_t batch, int64_t heads, int64_t t_src, int64_t t_begin, int64_t t_count,
-                    int64_t dim, DLDataType dtype, void *dst, const int64_t *strides) {
+                    int64_t dim, const int32_t *lens, DLDataType dtype, void *dst, const int64_t *strides) {
     int64_t shape[4] = {batch, heads, t_count, dim};
     DLTensor view = {dst, {kDLCPU, 0}, 4, dtype, shape, (int64_t *)strides, 0};
     for (int64_t b = 0; b < batch; ++b)
@@ -81,7 +84,8 @@ static void scatter(const float *src, int64_t batch, int64_t heads, int64_t t_sr
             for (int64_t t = 0; t < t_count; ++t)
                 for (int64_t d = 0; d < dim; ++d) {
                     int64_t idx[4] = {b, h, t, d};
-                    attn_store_float(&view, idx, src[((b * heads + h) * t_src + t_begin + t) * dim + d]);
+                    int hidden = lens && t_begin + t >= lens[b];
+                    attn_store_float(&view, idx, hidden ? NAN : src[((b * heads + h) * t_src + t_begin + t) * dim + d]);
                 }
 }
 
@@ -95,10 +99,11 @@ static void fill_nan(void *buffer, uint64_t count, DLDataType dtype) {
 }
 
 /* A [B,H,T_alloc,D] buffer of the case's dtype in the case's layout, holding rows
- * [t_begin, t_begin + t_count) of src at the start of each head, NaN after. */
-static attn_status stage_main(staged *s, const attn_case *c, int32_t layout, const float *src, int64_t heads, int64_t t_src,
-                              int64_t t_begin, int64_t t_count, int64_t t_alloc, int64_t dim, int slot, DLTensor *tensor,
-                              DLDevice device, attn_error *err) {
+ * [t_begin, t_begin + t_count) of src at the start of each head (NaN from lens[b] on, see
+ * scatter), NaN after. */
+static attn_status stage_main(staged *s, const attn_case *c, int32_t layout, const float *src, const int32_t *lens,
+                              int64_t heads, int64_t t_src, int64_t t_begin, int64_t t_count, int64_t t_alloc, int64_t dim,
+                              int slot, DLTensor *tensor, DLDevice device, attn_error *err) {
     DLDataType dtype = attn_dtype_dl(c->dtype);
     uint64_t count = (uint64_t)(c->batch * heads * t_alloc * dim);
     uint64_t bytes = count * (dtype.bits / 8);
@@ -106,7 +111,7 @@ static attn_status stage_main(staged *s, const attn_case *c, int32_t layout, con
     if (!host) return attn_error_set(err, ATTN_E_NOMEM, "out of host memory staging %llu bytes", (unsigned long long)bytes);
     fill_nan(host, count, dtype);
     layout_strides(layout, heads, t_alloc, dim, s->strides[slot]);
-    if (src) scatter(src, c->batch, heads, t_src, t_begin, t_count, dim, dtype, host, s->strides[slot]);
+    if (src) scatter(src, c->batch, heads, t_src, t_begin, t_count, dim, lens, dtype, host, s->strides[slot]);
     void *data;
     attn_status st = upload(s, host, bytes, &data, err);
     free(host);
@@ -161,10 +166,10 @@ static attn_status stage(staged *s, attn_backend *backend, const attn_instance *
     attn_problem *p = &s->problem;
     p->struct_size = sizeof *p;
     DLDataType i32 = {kDLInt, 32, 1}, f32 = {kDLFloat, 32, 1};
-    if ((st = stage_main(s, c, layout, inst->q, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->head_dim, 0, &p->q, device, err)) ||
-        (st = stage_main(s, c, layout, inst->k, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->head_dim, 1, &p->k, device, err)) ||
-        (st = stage_main(s, c, layout, inst->v, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->value_dim, 2, &p->v, device, err)) ||
-        (st = stage_main(s, c, layout, NULL, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->value_dim, 3, &p->o, device, err)))
+    if ((st = stage_main(s, c, layout, inst->q, NULL, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->head_dim, 0, &p->q, device, err)) ||
+        (st = stage_main(s, c, layout, inst->k, inst->kv_lens, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->head_dim, 1, &p->k, device, err)) ||
+        (st = stage_main(s, c, layout, inst->v, inst->kv_lens, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->value_dim, 2, &p->v, device, err)) ||
+        (st = stage_main(s, c, layout, NULL, NULL, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->value_dim, 3, &p->o, device, err)))
         return st;
     memcpy(s->o_strides, s->strides[3], sizeof s->o_strides);
     s->o_bytes = (uint64_t)(c->batch * c->q_heads * c->q_len * c->value_dim) * attn_dtype_size(c->dtype);
