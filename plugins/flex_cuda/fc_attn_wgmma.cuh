@@ -279,7 +279,19 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * tile is peeled off and the loop body is straight-line; the loop only decides whether
      * there is another tile, and both warpgroups compute every tile the block visits (rows
      * that see none of it are masked like any partial tile: P = 0). */
-    if (t < walker.t_end) {
+    /* A warpgroup whose rows see no key of this block's walk (all padding: the last block of
+     * T = 1024 on 192-row blocks has 64 valid rows; or nothing visible) would only multiply
+     * masked tiles: it walks the stages without products, so that the others have the
+     * tensor cores.  Its O stays 0, its max -inf and its sum 0, as after fully masked tiles. */
+    const fc_range wg_range = fc_rows_range(p, bt, r0 + wg * C::WG_ROWS, C::WG_ROWS, key_begin, key_end);
+    const bool drain = __shfl_sync(0xffffffffu, wg_range.hi <= wg_range.lo ? 1 : 0, 0) != 0;
+    if (t < walker.t_end && drain) {
+        for (int k = 0; t < walker.t_end; ++k) {
+            next_tile(k);
+            fc_mbar_arrive(&empty_bar[stage]);
+            advance();
+        }
+    } else if (t < walker.t_end) {
         fc_mbar_wait(q_bar, 0);
         next_tile(0); /* its proxy fence covers Q's copies too */
         {
