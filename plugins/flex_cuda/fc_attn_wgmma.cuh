@@ -20,8 +20,9 @@
  *     measured slower once the copies were TMA's (H100, same run: -11% to -13% with three
  *     warpgroups at head dim 64, -3% to -4.5% with two at head dim 128; docs/PERF.md).
  *
- * Both warpgroups compute every key tile the block visits (see the loop for why); a warp's 16
- * rows decide alone whether a tile is full for them. */
+ * Every warpgroup whose rows see some key computes every key tile the block visits (see the
+ * loop for why), the others only pass the tiles on; a warp's 16 rows decide alone whether a
+ * tile is full for them. */
 #ifndef FC_ATTN_WGMMA_CUH
 #define FC_ATTN_WGMMA_CUH
 
@@ -41,14 +42,14 @@ struct fc_wgmma_cfg {
     static_assert(NWG >= 1 && NWG <= 3, "one to three math warpgroups");
     static_assert(FC_SPLIT_GRANULE % BN == 0, "a key tile never straddles two splits");
     static constexpr int WG_ROWS = 64, BM = WG_ROWS * NWG, THREADS = 128 * NWG;
+    /* One warpgroup (64-row blocks, head dim 64): two blocks share an SM, so that one's start
+     * and end overlap the other's main loop (short sequences); with 64-key tiles three. */
+    static constexpr int MIN_BLOCKS = NWG == 1 ? (BN == 64 ? 3 : 2) : 1;
     /* Intra-warpgroup overlap (the softmax of tile k while P V of tile k - 1 runs) keeps P of
      * tile k - 1 live through the softmax: 32 registers more at head dim 64.  Three
-     * warpgroups have 168 registers a thread and spilled with it (ptxas); there the other
-     * two warpgroups' products fill the tensor cores during one's softmax instead. */
-    /* One warpgroup (64-row blocks, head dim 64): two blocks share an SM, so that one's start
-     * and end overlap the other's main loop (short sequences); with 64-key tiles three,
-     * whose 168 registers leave no room for the overlap either. */
-    static constexpr int MIN_BLOCKS = NWG == 1 ? (BN == 64 ? 3 : 2) : 1;
+     * warpgroups, or three blocks of one, have 168 registers a thread and spilled with it
+     * (ptxas); there the other warpgroups' products fill the tensor cores during one's
+     * softmax instead. */
     static constexpr bool OVERLAP = NWG <= 2 && MIN_BLOCKS < 3;
     /* Stage and phase of the pipeline as loop-carried counters rather than k % 3 and
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
@@ -277,12 +278,14 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
      * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
      * tile is peeled off and the loop body is straight-line; the loop only decides whether
-     * there is another tile, and both warpgroups compute every tile the block visits (rows
-     * that see none of it are masked like any partial tile: P = 0). */
-    /* A warpgroup whose rows see no key of this block's walk (all padding: the last block of
-     * T = 1024 on 192-row blocks has 64 valid rows; or nothing visible) would only multiply
-     * masked tiles: it walks the stages without products, so that the others have the
-     * tensor cores.  Its O stays 0, its max -inf and its sum 0, as after fully masked tiles. */
+     * there is another tile, and a warpgroup computes every tile the block visits (rows that
+     * see none of a tile are masked like any partial tile: P = 0).
+     *
+     * The exception is a warpgroup whose rows see no key of the walk at all (all padding:
+     * the last block of T = 1024 on 192-row blocks has 64 valid rows; or nothing visible): it
+     * would only multiply masked tiles, so it takes the other branch, a loop without
+     * products that passes each tile on, and leaves the tensor cores to the others.  Its O
+     * stays 0, its max -inf and its sum 0, as after fully masked tiles. */
     const fc_range wg_range = fc_rows_range(p, bt, r0 + wg * C::WG_ROWS, C::WG_ROWS, key_begin, key_end);
     const bool drain = __shfl_sync(0xffffffffu, wg_range.hi <= wg_range.lo ? 1 : 0, 0) != 0;
     if (t < walker.t_end && drain) {

@@ -12,13 +12,14 @@
  * up rather than linked. */
 void *fc_tma_encoder(char *why, size_t why_cap);
 
+typedef struct fc_tma_maps {
+    CUtensorMap k, v;
+} fc_tma_maps;
+
 /* K and V of a problem as tensor maps whose box is 64 head dims x box_keys keys of one
  * (batch, head): dims (D, Tk, H, B) in that order, 128-byte swizzle, zeros outside.
  * Returns 0 with the reason in why when a view cannot be one (strides not positive
  * multiples of 16 bytes, or the encoder refuses). */
-typedef struct fc_tma_maps {
-    CUtensorMap k, v;
-} fc_tma_maps;
 int fc_tma_kv_maps(void *encoder, const DLTensor *k, const DLTensor *v, int box_keys, fc_tma_maps *out, char *why,
                    size_t why_cap);
 
