@@ -81,6 +81,21 @@ static int parse_int(const char *text, long lo, long hi, long *out) {
     return 1;
 }
 
+/* An option that names one of n choices: *out = values[i] where value is names[i]; else
+ * the message lists them ("option K: 'x' is not a, b or c") and 0 comes back. */
+static int parse_choice(const char *key, const char *value, const char *const *names, const int32_t *values, int n,
+                        int32_t *out, char *msg, uint32_t msg_cap) {
+    for (int i = 0; i < n; ++i)
+        if (strcmp(value, names[i]) == 0) {
+            *out = values[i];
+            return 1;
+        }
+    int used = snprintf(msg, msg_cap, "option %s: '%s' is not ", key, value);
+    for (int i = 0; i < n && used >= 0 && (uint32_t)used < msg_cap; ++i)
+        used += snprintf(msg + used, msg_cap - (uint32_t)used, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : "");
+    return 0;
+}
+
 static attn_status parse_options(flex_cpu *self, const attn_option *options, uint32_t count, char *msg, uint32_t msg_cap) {
     int cpu_bf16 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
     self->bf16_native = cpu_bf16;
@@ -116,46 +131,22 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
             }
             self->tun.edge_tile = self->tun.edge_tile_amx = v;
         } else if (strcmp(key, "bf16") == 0) {
-            if (strcmp(value, "auto") == 0)
-                self->bf16_native = cpu_bf16;
-            else if (strcmp(value, "native") == 0)
-                self->bf16_native = 1;
-            else if (strcmp(value, "f32") == 0)
-                self->bf16_native = 0;
-            else {
-                snprintf(msg, msg_cap, "option bf16: '%s' is not auto, native or f32", value);
-                return ATTN_E_INVALID;
-            }
+            static const char *const names[] = {"auto", "native", "f32"};
+            const int32_t values[] = {cpu_bf16, 1, 0};
+            if (!parse_choice(key, value, names, values, 3, &self->bf16_native, msg, msg_cap)) return ATTN_E_INVALID;
         } else if (strcmp(key, "split") == 0) {
-            if (strcmp(value, "on") == 0)
-                self->tun.split = 1;
-            else if (strcmp(value, "off") == 0)
-                self->tun.split = 0;
-            else {
-                snprintf(msg, msg_cap, "option split: '%s' is not on or off", value);
-                return ATTN_E_INVALID;
-            }
+            static const char *const names[] = {"on", "off"};
+            static const int32_t values[] = {1, 0};
+            if (!parse_choice(key, value, names, values, 2, &self->tun.split, msg, msg_cap)) return ATTN_E_INVALID;
         } else if (strcmp(key, "small_m") == 0) {
-            if (strcmp(value, "native") == 0)
-                self->tun.small_m = FC_SMALL_M_NATIVE;
-            else if (strcmp(value, "onednn") == 0)
-                self->tun.small_m = FC_SMALL_M_ONEDNN;
-            else {
-                snprintf(msg, msg_cap, "option small_m: '%s' is not native or onednn", value);
-                return ATTN_E_INVALID;
-            }
+            static const char *const names[] = {"native", "onednn"};
+            static const int32_t values[] = {FC_SMALL_M_NATIVE, FC_SMALL_M_ONEDNN};
+            if (!parse_choice(key, value, names, values, 2, &self->tun.small_m, msg, msg_cap)) return ATTN_E_INVALID;
         } else if (strcmp(key, "amx") == 0) {
+            static const char *const names[] = {"auto", "off", "emulate"};
+            const int32_t values[] = {amx_hw, FC_AMX_NONE, FC_AMX_EMU};
+            if (!parse_choice(key, value, names, values, 3, &self->tun.amx, msg, msg_cap)) return ATTN_E_INVALID;
             self->amx_off = strcmp(value, "off") == 0;
-            if (strcmp(value, "auto") == 0)
-                self->tun.amx = amx_hw;
-            else if (self->amx_off)
-                self->tun.amx = FC_AMX_NONE;
-            else if (strcmp(value, "emulate") == 0)
-                self->tun.amx = FC_AMX_EMU;
-            else {
-                snprintf(msg, msg_cap, "option amx: '%s' is not auto, off or emulate", value);
-                return ATTN_E_INVALID;
-            }
         } else {
             snprintf(msg, msg_cap,
                      "unknown option '%s' (known: threads, q_tile, kv_tile, edge_tile, bf16, split, small_m, amx)", key);

@@ -125,8 +125,8 @@ static void options_checked(void **state) {
     expect_open_error("threads", "two", "option threads");
     expect_open_error("kv_tile", "100", "multiple of 16");
     expect_open_error("edge_tile", "40", "option edge_tile");
-    expect_open_error("bf16", "maybe", "option bf16");
-    expect_open_error("split", "yes", "option split");
+    expect_open_error("bf16", "maybe", "option bf16: 'maybe' is not auto, native or f32");
+    expect_open_error("split", "yes", "option split: 'yes' is not on or off");
     expect_open_error("small_m", "fast", "option small_m: 'fast' is not native or onednn");
     attn_option good[7] = {{"threads", "1"},    {"q_tile", "32"}, {"kv_tile", "64"},      {"edge_tile", "32"},
                            {"bf16", "f32"}, {"split", "off"}, {"small_m", "onednn"}};
