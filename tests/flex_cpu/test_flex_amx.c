@@ -16,6 +16,7 @@
 #include "fc_amx.h"
 #include "test_support.h"
 #include "run_with_log.h"
+#include "small_problem.h"
 
 #define SENTINEL 12345.0f
 #define BF16_NAN 0x7fc0u
@@ -304,21 +305,7 @@ typedef struct bf_problem {
 
 static void bf_tensor(bf_problem *s, DLTensor *t, void *data, int slot, int32_t ndim, const int64_t *shape, uint8_t code,
                       uint8_t bits) {
-    int64_t stride = 1;
-    for (int32_t n = ndim - 1; n >= 0; --n) {
-        s->shapes[slot][n] = shape[n];
-        s->strides[slot][n] = stride;
-        stride *= shape[n];
-    }
-    memset(t, 0, sizeof *t);
-    t->data = data;
-    t->device.device_type = kDLCPU;
-    t->ndim = ndim;
-    t->dtype.code = code;
-    t->dtype.bits = bits;
-    t->dtype.lanes = 1;
-    t->shape = s->shapes[slot];
-    t->strides = s->strides[slot];
+    contiguous_tensor(t, data, ndim, shape, code, bits, s->shapes[slot], s->strides[slot]);
 }
 
 static void bf_init(bf_problem *s, int64_t b, int64_t hq, int64_t hkv, int64_t tq, int64_t tk, int64_t d, int64_t dv,

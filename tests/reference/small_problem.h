@@ -15,24 +15,31 @@ typedef struct small_problem {
     int64_t b, hq, hkv, tq, tk, d, dv;
 } small_problem;
 
-static inline void small_tensor(small_problem *s, DLTensor *t, void *data, int slot, int32_t ndim, const int64_t *shape,
-                                int is_int) {
+/* A contiguous host tensor of any dtype over data; its shape and strides are kept in the
+ * caller's shape_out / strides_out (ndim entries each), which must outlive it. */
+static inline void contiguous_tensor(DLTensor *t, void *data, int32_t ndim, const int64_t *shape, uint8_t code,
+                                     uint8_t bits, int64_t *shape_out, int64_t *strides_out) {
     int64_t stride = 1;
     for (int32_t n = ndim - 1; n >= 0; --n) {
-        s->shapes[slot][n] = shape[n];
-        s->strides[slot][n] = stride;
+        shape_out[n] = shape[n];
+        strides_out[n] = stride;
         stride *= shape[n];
     }
+    memset(t, 0, sizeof *t);
     t->data = data;
     t->device.device_type = kDLCPU;
-    t->device.device_id = 0;
     t->ndim = ndim;
-    t->dtype.code = is_int ? kDLInt : kDLFloat;
-    t->dtype.bits = 32;
+    t->dtype.code = code;
+    t->dtype.bits = bits;
     t->dtype.lanes = 1;
-    t->shape = s->shapes[slot];
-    t->strides = s->strides[slot];
-    t->byte_offset = 0;
+    t->shape = shape_out;
+    t->strides = strides_out;
+}
+
+/* A float32 (or, is_int, int32) tensor of the problem in slot `slot` of its shape store. */
+static inline void small_tensor(small_problem *s, DLTensor *t, void *data, int slot, int32_t ndim, const int64_t *shape,
+                                int is_int) {
+    contiguous_tensor(t, data, ndim, shape, is_int ? kDLInt : kDLFloat, 32, s->shapes[slot], s->strides[slot]);
 }
 
 /* Zeroed inputs of the given sizes, causal, scale 1, with LSE requested. */
