@@ -55,12 +55,10 @@ struct fc_wgmma_cfg {
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
     static constexpr bool STAGE_COUNTERS = !OVERLAP;
-    /* The stage's descriptor word through a shuffle (see stage_lo): same run, H100, three
-     * warpgroups +2-3% (head dim 64), two warpgroups -1-2% at head dim 128, one -1-2%. */
-#ifndef FC_UNIFORM_STAGE_NWG
-#define FC_UNIFORM_STAGE_NWG 3
-#endif
-    static constexpr bool UNIFORM_STAGE = NWG >= FC_UNIFORM_STAGE_NWG || !OVERLAP;
+    /* The stage's descriptor word through a shuffle (see stage_lo), likewise only without the
+     * overlap: same run, H100, three warpgroups +2-3% (head dim 64), two warpgroups -1-2% at
+     * head dim 128, one (with the overlap) -1-2%. */
+    static constexpr bool UNIFORM_STAGE = !OVERLAP;
 
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
     static constexpr size_t Q_BYTES = (size_t)BM * DP * sizeof(T);

@@ -4,7 +4,8 @@
  * of a tensor map that the host encoded for the problem's K or V view (fc_tma.cu), into shared
  * memory in the 128-byte swizzled layout that wgmma reads (fc_wgmma_ptx.cuh).  Out-of-range
  * parts of a box (head dims past D, keys past Tk) arrive as zeros.  The copy's bytes count
- * against the destination stage's mbarrier, which the same thread armed with the byte count. */
+ * against the destination stage's mbarrier, which the same thread armed with the byte count
+ * (fc_mbar_arrive_expect_tx, with the other mbarrier helpers in fc_wgmma_ptx.cuh). */
 #ifndef FC_TMA_CUH
 #define FC_TMA_CUH
 
@@ -12,18 +13,6 @@
 #include <stdint.h>
 
 #include "fc_ptx.cuh"
-
-/* Arrives on the barrier and adds `bytes` to the transactions its phase waits for. */
-__device__ inline void fc_mbar_arrive_expect_tx(uint64_t *bar, uint32_t bytes) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(fc_smem_addr(bar)), "r"(bytes)
-                 : "memory");
-}
-
-/* Arrives once every cp.async this thread issued so far has landed, counting one arrival more
- * in the phase first (no .noinc): a thread that was not in the barrier's count may use it. */
-__device__ inline void fc_mbar_arrive_cp_async_inc(uint64_t *bar) {
-    asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];\n" ::"r"(fc_smem_addr(bar)) : "memory");
-}
 
 /* Box at (c0, c1, c2, c3) of the map -> dst (1024-byte aligned), completing on bar. */
 __device__ inline void fc_tma_load_4d(void *dst, const CUtensorMap *map, uint64_t *bar, int c0, int c1, int c2, int c3) {

@@ -75,6 +75,18 @@ __device__ inline void fc_mbar_arrive(uint64_t *bar) {
 __device__ inline void fc_mbar_arrive_cp_async(uint64_t *bar) {
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(fc_smem_addr(bar)) : "memory");
 }
+/* Arrives on the barrier and adds `bytes` to the transactions its phase waits for. */
+__device__ inline void fc_mbar_arrive_expect_tx(uint64_t *bar, uint32_t bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(fc_smem_addr(bar)), "r"(bytes)
+                 : "memory");
+}
+
+/* Arrives once every cp.async this thread issued so far has landed, counting one arrival more
+ * in the phase first (no .noinc): a thread that was not in the barrier's count may use it. */
+__device__ inline void fc_mbar_arrive_cp_async_inc(uint64_t *bar) {
+    asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];\n" ::"r"(fc_smem_addr(bar)) : "memory");
+}
+
 /* Waits for the completion of the phase with the given parity. */
 __device__ inline void fc_mbar_wait(uint64_t *bar, int parity) {
     asm volatile(
