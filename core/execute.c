@@ -72,9 +72,9 @@ static void layout_strides(int32_t layout, int64_t heads, int64_t t_alloc, int64
 }
 
 /* Writes canonical float data [B,H,T,D] (rows t of `src` from t_begin) into a dtype buffer laid
- * out with `strides`, rounding to the dtype.  The buffer was poisoned beforehand. */
-/* Rows t_begin + t at or past lens[b] (when lens is given: the keys of a ragged batch that
- * are never visible) are written as NaN, like a cache's unwritten tail. */
+ * out with `strides`, rounding to the dtype.  The buffer was poisoned beforehand.  Rows
+ * t_begin + t at or past lens[b] (when lens is given: the keys of a ragged batch that are
+ * never visible) are written as NaN too, like a cache's unwritten tail. */
 static void scatter(const float *src, int64_t batch, int64_t heads, int64_t t_src, int64_t t_begin, int64_t t_count,
                     int64_t dim, const int32_t *lens, DLDataType dtype, void *dst, const int64_t *strides) {
     int64_t shape[4] = {batch, heads, t_count, dim};
