@@ -1,12 +1,11 @@
 #!/bin/bash
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
-#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [ab] [variants] [test-variants] [blocks] [ncu]
+#   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [variants] [test-variants] [blocks] [ncu]
 #                 [ncu-src] [anchor] [anchor-noflex]
-# `ab` times this build against a baseline build staged as .device/plugins/libattn_flex_cuda_base.so
-# (bench/ab_base.yaml), prefill shapes, in one process; `variants` against every build staged as
-# .device/plugins/libattn_flex_cuda_v<name>.so (e.g. compile-time variants, -DFC_...), and
-# `test-variants` runs the cmocka suite on each of those.
+# `variants` times this build against every build staged as .device/plugins/libattn_flex_cuda_v<name>.so
+# (a baseline commit's build as _vbase.so, compile-time variants, ...), prefill shapes, in one
+# process; `test-variants` runs the cmocka suite on each of those.
 # Each step has its own time limit so that one slow step still leaves the others' logs.
 set -u
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out
@@ -29,8 +28,6 @@ for step in "$@"; do
              --backend flex-cuda-mma --preset prefill > "$OUT/loops.txt" 2>&1 ;;
     merge-ab) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/merge_ab.yaml --backend flex-cuda \
            --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
-    ab) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/ab_base.yaml --backend flex-cuda \
-           --backend flex-cuda-base --preset prefill --repeats 20 > "$OUT/ab.txt" 2>&1 ;;
     variants) # the config names only the variant builds that are staged (a missing plugin fails a config)
          cfg=$OUT/variants.yaml backends="--backend flex-cuda"
          printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$cfg"
@@ -65,6 +62,6 @@ done
 [ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
-for f in attnbench loops merge_ab ab variants blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+for f in attnbench loops merge_ab variants blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
 [ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
 exit 0
