@@ -31,7 +31,6 @@
 #include "fc_frag.cuh"
 #include "fc_mask.cuh"
 #include "fc_ptx.cuh"
-#include "fc_sched.cuh"
 #include "fc_tma.cuh"
 #include "fc_types.cuh"
 #include "fc_wgmma_ptx.cuh"
@@ -68,10 +67,9 @@ struct fc_wgmma_cfg {
     static constexpr size_t MAIN_BYTES = Q_BYTES + 2 * STAGES * TILE_BYTES; /* Q, then K0 V0 K1 V1 K2 V2 */
     static constexpr int OSTRIDE = DP + 4;
     static constexpr size_t EPI_BYTES = (size_t)BM * OSTRIDE * 4 + 3 * (size_t)BM * 4;
-    /* After the tiles (and the epilogue's use of them): 2 x STAGES + NWG + 4 mbarriers (stages,
-     * Q per warpgroup, the scheduler's two slots), 4 ints (two of scratch, the slots). */
+    /* After the tiles (and the epilogue's use of them): 2 x STAGES + 1 mbarriers, 2 ints of scratch. */
     static constexpr size_t BODY_BYTES = MAIN_BYTES > EPI_BYTES ? MAIN_BYTES : EPI_BYTES;
-    static constexpr size_t AUX_BYTES = (2 * STAGES + NWG + 4) * 8 + 16;
+    static constexpr size_t AUX_BYTES = (2 * STAGES + 1) * 8 + 16;
     /* + 1024: the tiles need 1024-byte alignment, the dynamic buffer guarantees 16. */
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
@@ -96,47 +94,41 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     const uint32_t q_addr = fc_smem_addr(smem);
     const uint32_t kv_addr = q_addr + (uint32_t)C::Q_BYTES; /* stage s: K at + 2s tiles, V after it */
     uint64_t *full_bar = reinterpret_cast<uint64_t *>(smem + C::BODY_BYTES), *empty_bar = full_bar + C::STAGES;
-    uint64_t *q_bar = empty_bar + C::STAGES; /* one per warpgroup */
-    fc_sched sched;
-    sched.full = q_bar + NWG;
-    sched.empty = sched.full + 2;
-    int *scratch = reinterpret_cast<int *>(sched.empty + 2); /* two ints for fc_doc_bounds */
-    sched.slot = scratch + 2;
+    uint64_t *q_bar = empty_bar + C::STAGES;
+    int *scratch = reinterpret_cast<int *>(q_bar + 1);
     /* Stage handshakes instead of a block barrier per tile, so that the warpgroups need not
      * run in step: full[s] completes when the loader's copies into stage s have landed (one
      * arrival armed with the bytes of two TMA tiles, or the loader warp's cp.async arrivals),
-     * empty[s] when every thread is done reading it; q[w] once the copies of warpgroup w's
-     * query rows landed (each warpgroup copies and reads only its own rows). */
+     * empty[s] when every thread is done reading it; q once every thread's Q copies landed. */
     if (threadIdx.x == 0) {
         for (int st = 0; st < C::STAGES; ++st) {
             fc_mbar_init(&full_bar[st], 1);
             fc_mbar_init(&empty_bar[st], C::THREADS);
         }
-        for (int w = 0; w < NWG; ++w) fc_mbar_init(&q_bar[w], 128);
-        sched.init(C::THREADS);
+        fc_mbar_init(q_bar, C::THREADS);
         fc_tma_prefetch(&tm_k);
         fc_tma_prefetch(&tm_v);
     }
     __syncthreads();
 
-    auto q_dst = [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); };
-    /* This warpgroup's query rows of block n, arriving on its q barrier once landed. */
-    auto copy_q = [&](int n) {
-        const fc_block nb = fc_block_numbered(p, C::BM, n);
-        fc_copy_q_rows<T>(p, nb, wg * C::WG_ROWS, C::WG_ROWS, C::CHUNKS, threadIdx.x % 128, 128, q_dst);
-        fc_mbar_arrive_cp_async(&q_bar[wg]);
-    };
+    const fc_block blk = fc_block_at(p, C::BM);
+    const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
+    const int key_begin = blk.key_begin, key_end = blk.key_end;
+    const fc_batch bt = blk.bt;
+    fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
+
+    fc_mbar_arrive_cp_async(q_bar);
 
     /* K/V tiles: warp 0 loads (lane 0 issues the TMA copies; the warp waits for the stage to
      * be free).  The tile that holds the end of a ragged batch's keys is the exception: keys
      * from kv_len[b] to Tk are inside the tensor map, may hold anything (a cache's unwritten
      * tail, NaN) and P = 0 does not cancel NaN in V, so the warp copies that tile with
      * cp.async, zero-filling those rows. */
-    auto load_kv = [&](int stage, int phase, int t, int b, int hkv, int kv_len) {
-        fc_mbar_wait(&empty_bar[stage], phase ^ 1); /* every thread released the tile before */
+    const bool ragged_end = p.kv_len != nullptr && bt.kv_len < p.Tk;
+    auto load_kv = [&](int stage, int t) {
         uint64_t *bar = &full_bar[stage];
         unsigned char *kdst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES, *vdst = kdst + C::TILE_BYTES;
-        if (!(p.kv_len != nullptr && kv_len < p.Tk && (t + 1) * BN > kv_len)) {
+        if (!(ragged_end && (t + 1) * BN > bt.kv_len)) {
             if (lane == 0) {
                 fc_mbar_arrive_expect_tx(bar, 2 * (uint32_t)C::TILE_BYTES);
 #pragma unroll
@@ -155,7 +147,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         const bool kcol = ch * 8 < p.D, vcol = ch * 8 < p.Dv;
         for (int r = lane / C::CHUNKS; r < BN; r += ROWS_PER_PASS) {
             const int j = t * BN + r;
-            const bool in = j < kv_len;
+            const bool in = j < bt.kv_len;
             const uint32_t off = fc_swz_offset(r, ch, BN);
             fc_cp_async16(kdst + off, in && kcol ? kbase + (int64_t)j * p.ks[2] + ch * 8 : kbase, in && kcol);
             fc_cp_async16(vdst + off, in && vcol ? vbase + (int64_t)j * p.vs[2] + ch * 8 : vbase, in && vcol);
@@ -164,6 +156,28 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         __syncwarp();
         if (lane == 0) fc_mbar_arrive(bar); /* after every lane's arrival was counted */
     };
+
+    const fc_range brange = fc_rows_range(p, bt, r0, C::BM, key_begin, key_end);
+    fc_walker<BN, fc_sync_block> walker;
+    walker.range = brange;
+    walker.step = 1;
+    walker.t_end = (brange.hi + BN - 1) / BN;
+    fc_doc_bounds(p, bt, hb, r0, C::BM, scratch, walker.doc_min, walker.doc_max);
+
+    fc_row rows[2];
+    int klo[2], khi[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        rows[r] = fc_make_row(p, bt, hb, r0 + wr0 + g + 8 * r);
+        fc_row_keys(p, bt, rows[r], klo[r], khi[r]);
+    }
+    const fc_range wrange = fc_rows_range(p, bt, r0 + wr0, 16, key_begin, key_end);
+    const float sm_scale = MODS ? FC_LOG2E : p.scale * FC_LOG2E;
+
+    float o[C::DT][4];
+#pragma unroll
+    for (int dt = 0; dt < C::DT; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
 
     /* Descriptors: Q's rows of this warpgroup (K-major, 8-row groups 1024 bytes apart); K of a
      * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
@@ -189,247 +203,158 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         return fc_wg_desc(v_stage_lo + ((kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
     };
 
-    /* The ring of stages runs on from one block to the next: tile number `ring` of the CTA
-     * sits in stage ring % STAGES, phase (ring / STAGES) & 1, kept as loop-carried counters
-     * (STAGE_COUNTERS) or derived from ring. */
-    int stage = 0, phase = 0, ring = 0;
-    auto ring_stage = [&]() {
+    int cls;
+    int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
+    if (t < walker.t_end && warp == 0) load_kv(0, t);
+
+    /* P of the previous iteration's tile, waiting for its product with that tile's V. */
+    uint32_t pa[BN / 16][4];
+    int pend_stage = 0;
+    auto issue_pv = [&](int stage) {
+        const uint32_t v_stage_lo = stage_lo(v_lo, stage);
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(v_stage_lo, kk));
+        fc_wg_commit();
+    };
+    /* Before a fence (the registers wgmma reads are written) and after the wait that retired
+     * a product (its registers are free): the compiler may move neither across. */
+    auto hold_pv = [&]() {
+        fc_wg_hold<C::DT>(o);
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
+    };
+
+    /* Iteration k's tile k (stage k % STAGES, phase (k / STAGES) & 1; see STAGE_COUNTERS)
+     * must have landed; then tile k + 1 is copied into the stage of tile k - 2 (phase one
+     * round earlier) once every thread has released that. */
+    int cls_next, t_next, stage = 0, phase = 0, stage_next, phase_next;
+    auto next_tile = [&](int k) {
         if constexpr (!C::STAGE_COUNTERS) {
-            stage = ring % C::STAGES;
-            phase = (ring / C::STAGES) & 1;
+            stage = k % C::STAGES;
+            phase = (k / C::STAGES) & 1;
+        }
+        fc_mbar_wait(&full_bar[stage], phase);
+        fc_fence_proxy_async(); /* the landed copies, visible to wgmma */
+        stage_next = stage == C::STAGES - 1 ? 0 : stage + 1;
+        phase_next = stage == C::STAGES - 1 ? phase ^ 1 : phase;
+        t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
+        if (t_next < walker.t_end && warp == 0) {
+            if (k >= 2) fc_mbar_wait(&empty_bar[stage_next], phase_next ^ 1);
+            load_kv(stage_next, t_next);
         }
     };
-    /* Without documents a block's first tile is the first of its key range, which warp 0 can
-     * compute alone: the previous block's last iteration copies it (documents classify tiles
-     * collectively: there each block loads its first tile itself). */
-    const bool prefetch_first = p.doc_k == nullptr;
-    bool walked_before = false; /* the CTA's previous block visited a tile (so prefetched this one's first) */
-
-    int n = blockIdx.x; /* the block; then the scheduler's (fc_sched.cuh) */
-    copy_q(n);
-    for (int it = 0;; ++it) {
-        const fc_block blk = fc_block_numbered(p, C::BM, n);
-        const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
-        const int key_begin = blk.key_begin, key_end = blk.key_end;
-        const fc_batch bt = blk.bt;
-
-        const fc_range brange = fc_rows_range(p, bt, r0, C::BM, key_begin, key_end);
-        fc_walker<BN, fc_sync_block> walker;
-        walker.range = brange;
-        walker.step = 1;
-        walker.t_end = (brange.hi + BN - 1) / BN;
-        fc_doc_bounds(p, bt, hb, r0, C::BM, scratch, walker.doc_min, walker.doc_max);
-
-        int cls;
-        int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-        const bool walks = t < walker.t_end;
-        ring_stage();
-        if (walks && warp == 0 && !(walked_before && prefetch_first)) load_kv(stage, phase, t, b, hkv, bt.kv_len);
-        bool drawn = false; /* thread 0: this block drew its successor */
-
-        fc_row rows[2];
-        int klo[2], khi[2];
+    auto advance = [&]() {
+        t = t_next;
+        cls = cls_next;
+        stage = stage_next;
+        phase = phase_next;
+    };
+    auto issue_s = [&](float (&s)[C::NT][4], int stage) {
+        const uint32_t k_stage_lo = stage_lo(k_lo, stage);
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            rows[r] = fc_make_row(p, bt, hb, r0 + wr0 + g + 8 * r);
-            fc_row_keys(p, bt, rows[r], klo[r], khi[r]);
+        for (int ks = 0; ks < DP / 16; ++ks) {
+            if (ks == 0)
+                MMA_S::ss0(s, q_desc(ks), k_desc(k_stage_lo, ks));
+            else
+                MMA_S::ss(s, q_desc(ks), k_desc(k_stage_lo, ks), 1);
         }
-        const fc_range wrange = fc_rows_range(p, bt, r0 + wr0, 16, key_begin, key_end);
-        const float sm_scale = MODS ? FC_LOG2E : p.scale * FC_LOG2E;
-
-        float o[C::DT][4];
+        fc_wg_commit();
+    };
+    /* Mask, modifiers, online softmax: S of tile t becomes P; returns each row's alpha. */
+    auto softmax = [&](float (&s)[C::NT][4], float (&alpha)[2]) {
+        const int n0 = t * BN;
+        const bool full = cls == FC_TILE_FULL || (!p.doc_k && n0 >= wrange.full_lo && n0 + BN <= wrange.full_hi);
+        fc_frag_scores<C::NT, MODS>(s, p, bt, rows, klo, khi, n0, qc, !full);
+        fc_frag_softmax<C::NT>(s, m_run, l_run, alpha, sm_scale);
+    };
+    auto make_p = [&](float (&s)[C::NT][4]) {
+        if (MODS && p.has_dropout) fc_frag_dropout<C::NT>(s, p, bt, rows, t * BN, qc);
 #pragma unroll
-        for (int dt = 0; dt < C::DT; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
-        float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+        for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
+    };
 
-        /* The next block's query rows, once this warpgroup's products no longer read Q. */
-        auto copy_next_q = [&]() {
-            const int n_next = sched.next(p, it);
-            if (n_next >= p.blocks) return;
-            /* This block's copies landed (a warpgroup that computed waited already): the
-             * arrival below counts in the next phase. */
-            fc_mbar_wait(&q_bar[wg], it & 1);
-            copy_q(n_next);
-        };
-
-        /* P of the previous iteration's tile, waiting for its product with that tile's V. */
-        uint32_t pa[BN / 16][4];
-        int pend_stage = 0;
-        auto issue_pv = [&](int stage) {
-            const uint32_t v_stage_lo = stage_lo(v_lo, stage);
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(v_stage_lo, kk));
-            fc_wg_commit();
-        };
-        /* Before a fence (the registers wgmma reads are written) and after the wait that retired
-         * a product (its registers are free): the compiler may move neither across. */
-        auto hold_pv = [&]() {
-            fc_wg_hold<C::DT>(o);
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
-        };
-
-        /* Tile t (stage, phase) must have landed; then warp 0 copies the next tile of the walk
-         * into the next stage once every thread released that stage's previous tile, or after
-         * the block's last tile the next block's first. */
-        int cls_next, t_next, stage_next, phase_next;
-        auto next_tile = [&]() {
-            ring_stage();
-            fc_mbar_wait(&full_bar[stage], phase);
-            fc_fence_proxy_async(); /* the landed copies, visible to wgmma */
-            stage_next = stage == C::STAGES - 1 ? 0 : stage + 1;
-            phase_next = stage == C::STAGES - 1 ? phase ^ 1 : phase;
-            t_next = walker.next(p, bt, t + 1, threadIdx.x, C::THREADS, cls_next);
-            if (threadIdx.x == 0 && p.sched) { /* the next block: drawn a tile ahead, published at the last */
-                if (!drawn && t_next + 1 >= walker.t_end) {
-                    sched.draw(p);
-                    drawn = true;
-                }
-                if (t_next >= walker.t_end) sched.publish(p, it);
-            }
-            if (warp == 0) {
-                if (t_next < walker.t_end) {
-                    load_kv(stage_next, phase_next, t_next, b, hkv, bt.kv_len);
-                } else if (prefetch_first && sched.next(p, it) < p.blocks) {
-                    const fc_block nb = fc_block_numbered(p, C::BM, sched.next(p, it));
-                    const fc_range nr = fc_rows_range(p, nb.bt, nb.r0, C::BM, nb.key_begin, nb.key_end);
-                    if (nr.hi > nr.lo) load_kv(stage_next, phase_next, nr.lo / BN, nb.b, nb.hkv, nb.bt.kv_len);
-                }
-            }
-        };
-        auto advance = [&]() {
-            t = t_next;
-            cls = cls_next;
-            stage = stage_next;
-            phase = phase_next;
-            ++ring;
-        };
-        auto issue_s = [&](float (&s)[C::NT][4], int stage) {
-            const uint32_t k_stage_lo = stage_lo(k_lo, stage);
-#pragma unroll
-            for (int ks = 0; ks < DP / 16; ++ks) {
-                if (ks == 0)
-                    MMA_S::ss0(s, q_desc(ks), k_desc(k_stage_lo, ks));
-                else
-                    MMA_S::ss(s, q_desc(ks), k_desc(k_stage_lo, ks), 1);
-            }
-            fc_wg_commit();
-        };
-        /* Mask, modifiers, online softmax: S of tile t becomes P; returns each row's alpha. */
-        auto softmax = [&](float (&s)[C::NT][4], float (&alpha)[2]) {
-            const int n0 = t * BN;
-            const bool full = cls == FC_TILE_FULL || (!p.doc_k && n0 >= wrange.full_lo && n0 + BN <= wrange.full_hi);
-            fc_frag_scores<C::NT, MODS>(s, p, bt, rows, klo, khi, n0, qc, !full);
-            fc_frag_softmax<C::NT>(s, m_run, l_run, alpha, sm_scale);
-        };
-        auto make_p = [&](float (&s)[C::NT][4]) {
-            if (MODS && p.has_dropout) fc_frag_dropout<C::NT>(s, p, bt, rows, t * BN, qc);
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
-        };
-
-        /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every
-         * wgmma of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the
-         * first tile is peeled off and the loop body is straight-line up to the last wait; the
-         * loop only decides whether there is another tile, and a warpgroup computes every tile
-         * the block visits (rows that see none of a tile are masked like any partial tile:
-         * P = 0).
-         *
-         * The exception is a warpgroup whose rows see no key of the walk at all (all padding:
-         * the last block of T = 1024 on 192-row blocks has 64 valid rows; or nothing visible):
-         * it would only multiply masked tiles, so it takes the other branch, a loop without
-         * products that passes each tile on, and leaves the tensor cores to the others.  Its
-         * O stays 0, its max -inf and its sum 0, as after fully masked tiles. */
-        const fc_range wg_range = fc_rows_range(p, bt, r0 + wg * C::WG_ROWS, C::WG_ROWS, key_begin, key_end);
-        const bool drain = __shfl_sync(0xffffffffu, wg_range.hi <= wg_range.lo ? 1 : 0, 0) != 0;
-        if (walks && drain) {
-            do {
-                next_tile();
-                fc_mbar_arrive(&empty_bar[stage]);
-                advance();
-            } while (t < walker.t_end);
-            copy_next_q(); /* after the walk: the next block is published at its last tile */
-        } else if (walks) {
-            fc_mbar_wait(&q_bar[wg], it & 1);
-            next_tile(); /* its proxy fence covers Q's copies too */
-            {
-                float s[C::NT][4], alpha[2];
-                fc_wg_fence();
-                issue_s(s, stage);
-                fc_wg_wait<0>();
-                fc_wg_hold<C::NT>(s);
-                softmax(s, alpha); /* o is still 0: no rescale */
-                make_p(s);
-            }
-            pend_stage = stage;
+    /* No branch may sit between a wgmma's issue and its wait, or ptxas serialises every wgmma
+     * of the kernel (C7520: it cannot prove such a branch warpgroup-uniform).  So the first
+     * tile is peeled off and the loop body is straight-line; the loop only decides whether
+     * there is another tile, and a warpgroup computes every tile the block visits (rows that
+     * see none of a tile are masked like any partial tile: P = 0).
+     *
+     * The exception is a warpgroup whose rows see no key of the walk at all (all padding:
+     * the last block of T = 1024 on 192-row blocks has 64 valid rows; or nothing visible): it
+     * would only multiply masked tiles, so it takes the other branch, a loop without
+     * products that passes each tile on, and leaves the tensor cores to the others.  Its O
+     * stays 0, its max -inf and its sum 0, as after fully masked tiles. */
+    const fc_range wg_range = fc_rows_range(p, bt, r0 + wg * C::WG_ROWS, C::WG_ROWS, key_begin, key_end);
+    const bool drain = __shfl_sync(0xffffffffu, wg_range.hi <= wg_range.lo ? 1 : 0, 0) != 0;
+    if (t < walker.t_end && drain) {
+        for (int k = 0; t < walker.t_end; ++k) {
+            next_tile(k);
+            fc_mbar_arrive(&empty_bar[stage]);
             advance();
-            while (t < walker.t_end) {
-                next_tile();
-                float s[C::NT][4], alpha[2];
-                hold_pv();
-                fc_wg_fence();
-                issue_s(s, stage);
-                issue_pv(pend_stage);
-                if constexpr (C::OVERLAP) {
-                    fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
-                    fc_wg_hold<C::NT>(s);
-                    softmax(s, alpha);
-                    fc_wg_wait<0>();
-                    hold_pv();
-                } else {
-                    fc_wg_wait<0>();
-                    fc_wg_hold<C::NT>(s);
-                    hold_pv();
-                    softmax(s, alpha);
-                }
-                fc_mbar_arrive(&empty_bar[pend_stage]); /* tile k - 1 is read: its V by this P V */
-                fc_frag_rescale<C::DT, false>(o, alpha);
-                make_p(s);
-                pend_stage = stage;
-                advance();
-            }
-            copy_next_q(); /* S of the last tile was the block's last product with Q */
+        }
+    } else if (t < walker.t_end) {
+        fc_mbar_wait(q_bar, 0);
+        next_tile(0); /* its proxy fence covers Q's copies too */
+        {
+            float s[C::NT][4], alpha[2];
+            fc_wg_fence();
+            issue_s(s, 0);
+            fc_wg_wait<0>();
+            fc_wg_hold<C::NT>(s);
+            softmax(s, alpha); /* o is still 0: no rescale */
+            make_p(s);
+        }
+        pend_stage = 0;
+        advance();
+        for (int k = 1; t < walker.t_end; ++k) {
+            next_tile(k);
+            float s[C::NT][4], alpha[2];
             hold_pv();
             fc_wg_fence();
+            issue_s(s, stage);
             issue_pv(pend_stage);
-            fc_wg_wait<0>();
-            hold_pv();
-            fc_mbar_arrive(&empty_bar[pend_stage]); /* the last tile's V is read */
-        } else {
-            if (threadIdx.x == 0 && p.sched) {
-                sched.draw(p);
-                sched.publish(p, it);
+            if constexpr (C::OVERLAP) {
+                fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
+                fc_wg_hold<C::NT>(s);
+                softmax(s, alpha);
+                fc_wg_wait<0>();
+                hold_pv();
+            } else {
+                fc_wg_wait<0>();
+                fc_wg_hold<C::NT>(s);
+                hold_pv();
+                softmax(s, alpha);
             }
-            copy_next_q();
+            fc_mbar_arrive(&empty_bar[pend_stage]); /* tile k - 1 is read: its V by this P V */
+            fc_frag_rescale<C::DT, false>(o, alpha);
+            make_p(s);
+            pend_stage = stage;
+            advance();
         }
-        walked_before = walks;
-
-        if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
-            fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
-            n = sched.next(p, it);
-            sched.release(p, it);
-            if (n >= p.blocks) break;
-            continue;
-        }
-        /* Through shared memory: a launch with one block per CTA (the plan makes a persistent
-         * one only where the direct store applies), so nothing is in flight but Q's copies
-         * when no tile was visited. */
-        fc_cp_async_wait<0>();
-        __syncthreads(); /* the epilogue reuses the tile buffers: every copy landed and was read */
-        fc_stream_state st;
-        st.streams = 1;
-        st.rows = C::BM;
-        st.ostride = C::OSTRIDE;
-        st.o = reinterpret_cast<float *>(smem);
-        st.m = st.o + (size_t)C::BM * C::OSTRIDE;
-        st.l = st.m + C::BM;
-        st.fac = st.l + C::BM;
-        fc_frag_store<C::DT, MODS>(st, 0, wr0 + g, qc, o, m_run, l_run, p.scale);
-        __syncthreads();
-        fc_epilogue<T>(p, bt, hb, r0, split, st);
+        hold_pv();
+        fc_wg_fence();
+        issue_pv(pend_stage);
+        fc_wg_wait<0>();
+        hold_pv();
+    }
+    fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
+    if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
+        fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
         return;
     }
-    fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) at the end */
+    __syncthreads(); /* the epilogue reuses the tile buffers: every copy landed and was read */
+
+    fc_stream_state st;
+    st.streams = 1;
+    st.rows = C::BM;
+    st.ostride = C::OSTRIDE;
+    st.o = reinterpret_cast<float *>(smem);
+    st.m = st.o + (size_t)C::BM * C::OSTRIDE;
+    st.l = st.m + C::BM;
+    st.fac = st.l + C::BM;
+    fc_frag_store<C::DT, MODS>(st, 0, wr0 + g, qc, o, m_run, l_run, p.scale);
+    __syncthreads();
+    fc_epilogue<T>(p, bt, hb, r0, split, st);
 #endif
 }
 

@@ -16,10 +16,6 @@
 #define FC_LOOP_WGMMA 1 /* as auto, but refuse to create on a device without wgmma */
 #define FC_LOOP_MMA 2   /* always mma.sync (the Ampere-style loop; tests compare the two) */
 
-/* Option persistent=auto: the wgmma loop's launches are persistent wherever their blocks outnumber
- * the resident slots (fc_plan.cu); a number instead forces that many CTAs (tests). */
-#define FC_PERSISTENT_AUTO (-1)
-
 typedef struct fc_backend {
     int device; /* every entry point makes it current first: nothing relies on the caller's */
     int sm_count;
@@ -39,7 +35,6 @@ typedef struct fc_backend {
     void *tma_encoder; /* the driver's cuTensorMapEncodeTiled (fc_tma.h) */
     int merge_kernel;  /* option split_merge=kernel: merge splits in fc_combine, not in the last block */
     int block_rows;    /* option block_rows: the wgmma loop's block height where it has that one (0 = auto) */
-    int persistent;    /* option persistent: FC_PERSISTENT_AUTO, 0 (off) or the CTA count of every persistent launch */
     const fc_kernel_desc *kernels[3];
     int kernel_count[3];
     int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */
@@ -54,7 +49,6 @@ typedef struct fc_plan {
     fc_tma_maps tma;        /* the wgmma loop's K and V copies */
     size_t workspace_bytes; /* 0: one split, no workspace */
     size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
-    int persistent;         /* fewer CTAs than blocks: params.sched is the first counter (fc_sched.cuh) */
     int64_t rows;           /* B * Hq * Tq */
 } fc_plan;
 

@@ -70,10 +70,8 @@ __device__ void fc_epilogue(const fc_params &p, const fc_batch &bt, int head_blo
     if (p.splits == 1 || !p.counters) return;
 
     /* The group is this block's (batch, head block, m tile): the blocks that differ only in
-     * split (numbered from the block's rows, not from the grid, which the wgmma loop lays out
-     * in one dimension).  Its last block merges the group's rows, one warp a row. */
-    const int m_tiles = (total_rows + st.rows - 1) / st.rows;
-    const int64_t group = ((int64_t)bt.b * (p.Hq / p.pack) + head_block) * m_tiles + r0 / st.rows;
+     * split.  Its last block merges the group's rows, one warp a row. */
+    const int64_t group = ((int64_t)bt.b * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
     if (!fc_arrive_last(p, group)) return;
     const int warps = blockDim.x / 32, warp = threadIdx.x / 32;
     for (int t = warp; t < st.rows; t += warps) {

@@ -161,7 +161,7 @@ __device__ inline void fc_frag_store(const fc_stream_state &st, int wn, int rl, 
  * through shared memory and no index arithmetic per element.  The caller checks
  * fc_direct_store_ok().  Empty rows (nothing visible) and padding rows (i >= q_len) get O = 0
  * and LSE = -inf, as in fc_epilogue. */
-__host__ __device__ inline bool fc_direct_store_ok(const fc_params &p) {
+__device__ inline bool fc_direct_store_ok(const fc_params &p) {
     return p.splits == 1 && p.os[3] == 1 && p.os[2] % 2 == 0 && p.os[1] % 2 == 0 && p.os[0] % 2 == 0 &&
            (reinterpret_cast<uintptr_t>(p.o) & 3) == 0;
 }

@@ -54,14 +54,6 @@ typedef struct fc_params {
     float *part_lse; /* [splits][B*Hq*Tq] */
     unsigned int *counters; /* [B][gridDim.y][gridDim.x] arrivals, zero between launches */
 
-    /* The grid of blocks as the wgmma loop numbers them: block n is query tile n % tiles_m of
-     * head block (n / tiles_m) % tiles_h of z = n / (tiles_m * tiles_h) (z as blockIdx.z
-     * above); `blocks` of them.  With `sched` set the launch is persistent: fewer CTAs than
-     * blocks, each taking the next block from this counter (fc_sched.cuh), which the launch
-     * leaves zero again.  NULL: one block per CTA, block n = blockIdx.x. */
-    int32_t tiles_m, tiles_h, blocks;
-    unsigned int *sched;
-
     /* Set (to 1) by a kernel that found a length outside its bounds (it clamps and goes on);
      * host-mapped, read by synchronize(). */
     int32_t *error_flag;

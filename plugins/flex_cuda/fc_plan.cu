@@ -21,7 +21,6 @@
 #include "fc_attn_simt.cuh"
 #include "fc_backend.h"
 #include "fc_combine.cuh"
-#include "fc_frag.cuh"
 
 static const void *tensor_ptr(const DLTensor *t) {
     return t->data ? (const void *)((const char *)t->data + t->byte_offset) : NULL;
@@ -184,32 +183,6 @@ static void choose_splits(const fc_backend *self, int64_t base_blocks, int occup
     *split_keys = (int32_t)keys;
 }
 
-/* The wgmma loop numbers its blocks (fc_params.tiles_m, tiles_h, blocks) on a one-dimensional
- * grid.  Where the blocks outnumber the resident slots, the launch is persistent (option
- * persistent: auto by default; off; or a CTA count, for tests): one CTA per slot, each taking block after block from the
- * scheduler (fc_sched.cuh) and loading the next one's Q and first tile while it computes.
- * Only with the direct store of O (one split, O's layout: fc_direct_store_ok), since the
- * other epilogue reuses the tile buffers the next block's first tile is copied into. */
-static attn_status number_blocks(const fc_backend *self, fc_plan *plan, int occupancy, char *msg, uint32_t msg_cap) {
-    fc_params *k = &plan->params;
-    k->tiles_m = (int32_t)plan->grid.x;
-    k->tiles_h = (int32_t)plan->grid.y;
-    const int64_t blocks = (int64_t)plan->grid.x * plan->grid.y * plan->grid.z;
-    if (blocks > 0x7fffffffLL) { /* Q alone would be terabytes: a bound, not a use case */
-        snprintf(msg, msg_cap, "%lld blocks of query rows: beyond the wgmma loop's 32-bit block numbers",
-                 (long long)blocks);
-        return ATTN_E_UNSUPPORTED;
-    }
-    k->blocks = (int32_t)blocks;
-    plan->grid = dim3((unsigned)blocks);
-    const int64_t slots = self->persistent > 0 ? self->persistent : (int64_t)self->sm_count * (occupancy > 0 ? occupancy : 1);
-    if (self->persistent != 0 && blocks > slots && fc_direct_store_ok(*k)) {
-        plan->grid = dim3((unsigned)slots);
-        plan->persistent = 1;
-    }
-    return ATTN_OK;
-}
-
 attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *plan, char *msg, uint32_t msg_cap) {
     *plan = fc_plan();
     if (p->q.device.device_type != kDLCUDA || p->q.device.device_id != self->device) {
@@ -279,13 +252,9 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
     int64_t head_blocks = hq / k->pack;
     choose_splits(self, m_tiles * head_blocks * batch, occupancy, min_split_keys, tk, batch, &k->splits, &k->split_keys);
     plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
-    if (kernel->kind == FC_K_WGMMA_PREFILL) {
-        attn_status st = number_blocks(self, plan, occupancy, msg, msg_cap);
-        if (st != ATTN_OK) return st;
-    }
     if (k->splits > 1) {
         plan->workspace_bytes = (size_t)k->splits * (size_t)plan->rows * ((size_t)dv + 1) * sizeof(float);
-        if (!self->merge_kernel) plan->counter_count = (size_t)(m_tiles > 0 ? m_tiles : 1) * (size_t)head_blocks * (size_t)batch;
+        if (!self->merge_kernel) plan->counter_count = (size_t)plan->grid.x * plan->grid.y * (size_t)batch;
     }
     k->error_flag = self->flag_device;
     return ATTN_OK;

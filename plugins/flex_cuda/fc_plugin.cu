@@ -92,20 +92,9 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 snprintf(msg, msg_cap, "option block_rows: '%s' is not auto, 64, 128 or 192", value);
                 st = ATTN_E_INVALID;
             }
-        } else if (strcmp(key, "persistent") == 0) {
-            if (strcmp(value, "auto") == 0)
-                self->persistent = FC_PERSISTENT_AUTO;
-            else if (strcmp(value, "off") == 0)
-                self->persistent = 0;
-            else if (parse_int(key, value, 1, 1 << 20, &self->persistent, msg, msg_cap) != ATTN_OK) {
-                snprintf(msg, msg_cap, "option persistent: '%s' is not auto, off or a CTA count in [1, %d]", value, 1 << 20);
-                st = ATTN_E_INVALID;
-            }
         } else {
             snprintf(msg, msg_cap,
-                     "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop, block_rows, "
-                     "persistent)",
-                     key);
+                     "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop, block_rows)", key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;
@@ -165,7 +154,6 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
         return ATTN_E_NOMEM;
     }
     self->tensor_cores = 1;
-    self->persistent = FC_PERSISTENT_AUTO;
     attn_status st = parse_options(self, options, option_count, msg, msg_cap);
     if (st != ATTN_OK) {
         free(self);
@@ -314,13 +302,9 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
     if (st != ATTN_OK) return st;
     cudaStream_t stream = problem->stream ? (cudaStream_t)(uintptr_t)problem->stream : self->stream;
     self->last_stream = stream;
-    if (plan.persistent) plan.counter_count = 1; /* the scheduler's counter (one split: no merge counters) */
-    if (plan.workspace_bytes || plan.counter_count) {
+    if (plan.workspace_bytes) {
         st = ensure_workspace(self, &plan, stream, msg, msg_cap);
         if (st != ATTN_OK) return st;
-    }
-    if (plan.persistent) plan.params.sched = self->counters;
-    if (plan.workspace_bytes) {
         plan.params.part_o = (float *)self->workspace;
         plan.params.part_lse = plan.params.part_o + (size_t)plan.params.splits * (size_t)plan.rows * (size_t)plan.params.Dv;
         if (plan.counter_count) plan.params.counters = self->counters; /* else fc_combine merges */

@@ -263,20 +263,6 @@ static void test_wgmma_128_rows(void **state) {
     run_variant("rows128", options, 1);
 }
 
-/* Persistent launches on a grid of two CTAs, so that every case's blocks go through the
- * scheduler and one CTA's blocks follow each other (the stage ring and the next block's Q and
- * first tile carried across blocks; ragged, document, padded and empty blocks among them);
- * every dtype runs each case again on the same instance, so a scheduler counter that a launch
- * did not leave at zero would skip blocks and fail the next. */
-static void test_wgmma_persistent(void **state) {
-    (void)state;
-    SKIP_WITHOUT_GPU();
-    attn_option options[] = {{"persistent", "2"}};
-    run_variant("persist2", options, 1);
-    attn_option tall[] = {{"persistent", "3"}, {"block_rows", "192"}};
-    run_variant("persist3/192", tall, 2);
-}
-
 /* Option values are checked before any device is looked for: these run everywhere. */
 static void expect_option_refused(const char *key, const char *value, const char *message) {
     attn_backend *flex = NULL;
@@ -294,12 +280,6 @@ static void test_bad_main_loop(void **state) {
 static void test_bad_block_rows(void **state) {
     (void)state;
     expect_option_refused("block_rows", "256", "option block_rows: '256' is not auto, 64, 128 or 192");
-}
-
-static void test_bad_persistent(void **state) {
-    (void)state;
-    expect_option_refused("persistent", "on", "option persistent: 'on' is not auto, off or a CTA count in [1, 1048576]");
-    expect_option_refused("persistent", "0", "option persistent: '0' is not auto, off or a CTA count");
 }
 
 static void test_exact_kernel(void **state) {
@@ -447,8 +427,6 @@ int main(void) {
         cmocka_unit_test(test_wgmma_192_rows),
         cmocka_unit_test(test_wgmma_128_rows),
         cmocka_unit_test(test_bad_block_rows),
-        cmocka_unit_test(test_wgmma_persistent),
-        cmocka_unit_test(test_bad_persistent),
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),
         cmocka_unit_test(test_length_out_of_range),

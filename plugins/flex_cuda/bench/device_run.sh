@@ -31,9 +31,6 @@ for step in "$@"; do
     variants) # the config names only the variant builds that are staged (a missing plugin fails a config)
          cfg=$OUT/variants.yaml backends="--backend flex-cuda"
          printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$cfg"
-         # this build without its persistent launches too
-         printf '  - name: flex-cuda-flat\n    plugin: attn_flex_cuda\n    options:\n      persistent: "off"\n' >> "$cfg"
-         backends="$backends --backend flex-cuda-flat"
          for v in $B/plugins/libattn_flex_cuda_v*.so; do
            [ -f "$v" ] || continue
            name=flex-cuda-$(basename "$v" .so | sed 's/.*_//')
