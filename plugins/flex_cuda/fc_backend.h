@@ -17,6 +17,7 @@
 #define FC_LOOP_MMA 2   /* always mma.sync (the Ampere-style loop; tests compare the two) */
 
 typedef struct fc_backend {
+    const attn_host_services *host; /* the host's log service (may be NULL) */
     int device; /* every entry point makes it current first: nothing relies on the caller's */
     int sm_count;
     cudaStream_t stream;      /* ours, for copies and for problems that bring no stream */
@@ -50,6 +51,7 @@ typedef struct fc_plan {
     size_t workspace_bytes; /* 0: one split, no workspace */
     size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
     int64_t rows;           /* B * Hq * Tq */
+    char slower_path[256];  /* why the problem takes a slower kernel than its shape would get; "" if not */
 } fc_plan;
 
 /* The refusal rules and the launch plan of a problem: check() and run() both come here, so
@@ -58,6 +60,9 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
 
 /* Enqueues the plan on `stream` (workspace pointers filled in by the caller). */
 attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg, uint32_t msg_cap);
+
+/* One line through the host's log service (formatted as printf). */
+void fc_log(const fc_backend *self, int32_t level, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 /* Writes "<what>: <CUDA error text> (<name>)" and returns ATTN_E_NOMEM for allocation
  * failures, ATTN_E_DEVICE otherwise.  Clears the runtime's last error. */

@@ -221,10 +221,14 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
             kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy); /* head dims 64, 128 */
-            /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync. */
-            char why[160];
-            if (kernel && !fc_tma_kv_maps(self->tma_encoder, &p->k, &p->v, kernel->block_n, &plan->tma, why, sizeof why))
+            /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync
+             * (run() logs why, at debug level). */
+            char why[128];
+            if (kernel && !fc_tma_kv_maps(self->tma_encoder, &p->k, &p->v, kernel->block_n, &plan->tma, why, sizeof why)) {
+                snprintf(plan->slower_path, sizeof plan->slower_path,
+                         "prefill on the mma.sync loop, not wgmma: no tensor map describes the view (%.120s)", why);
                 kernel = NULL;
+            }
         }
         if (!kernel)
             kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy);

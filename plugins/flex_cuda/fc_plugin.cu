@@ -9,6 +9,7 @@
  * Every CUDA call is checked; failures come back as statuses with the CUDA error text. */
 #include <attn/attn_plugin.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,16 @@
 #include "fc_backend.h"
 
 #define FC_VERSION "0.1.0"
+
+void fc_log(const fc_backend *self, int32_t level, const char *format, ...) {
+    if (!self->host || !self->host->log) return;
+    char text[320];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    self->host->log(self->host->host_context, level, "flex-cuda", text);
+}
 
 attn_status fc_cuda_error(cudaError_t e, const char *what, char *msg, uint32_t msg_cap) {
     snprintf(msg, msg_cap, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
@@ -147,12 +158,12 @@ static void fc_destroy(void *backend);
 
 static attn_status fc_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
                              void **out, char *msg, uint32_t msg_cap) {
-    (void)host;
     fc_backend *self = (fc_backend *)calloc(1, sizeof *self);
     if (!self) {
         snprintf(msg, msg_cap, "out of host memory");
         return ATTN_E_NOMEM;
     }
+    self->host = host;
     self->tensor_cores = 1;
     attn_status st = parse_options(self, options, option_count, msg, msg_cap);
     if (st != ATTN_OK) {
@@ -198,6 +209,9 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
                  major == 9 ? tma_why : "");
         st = ATTN_E_UNAVAILABLE;
     }
+    if (st == ATTN_OK && major == 9 && !self->hopper && self->main_loop == FC_LOOP_AUTO)
+        fc_log(self, ATTN_LOG_WARN, "device %d is sm_90 but the wgmma loop is off (%s): prefill runs the mma.sync loop",
+               self->device, tma_why[0] ? tma_why : "this build has no sm_90a code");
     if (st == ATTN_OK && (e = cudaStreamCreateWithFlags(&self->stream, cudaStreamNonBlocking)))
         st = fc_cuda_error(e, "cudaStreamCreateWithFlags", msg, msg_cap);
     void *flag = NULL;
@@ -300,6 +314,7 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
     fc_plan plan;
     attn_status st = fc_plan_problem(self, problem, &plan, msg, msg_cap);
     if (st != ATTN_OK) return st;
+    if (plan.slower_path[0]) fc_log(self, ATTN_LOG_DEBUG, "%s", plan.slower_path);
     cudaStream_t stream = problem->stream ? (cudaStream_t)(uintptr_t)problem->stream : self->stream;
     self->last_stream = stream;
     if (plan.workspace_bytes) {

@@ -12,10 +12,12 @@
  *     bit for bit against each other (they run the same merge function on the same partials);
  *   - a length out of range on the device comes back as ATTN_E_INVALID instead of a fault. */
 #include <attn/attn_case.h>
+#include <attn/attn_dtype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "test_support.h"
+#include "run_with_log.h"
 
 static char unavailable[ATTN_ERROR_CAP];
 
@@ -416,6 +418,67 @@ static void test_length_out_of_range(void **state) {
     attn_backend_close(flex);
 }
 
+/* A K/V view that no tensor map describes (heads broadcast: head stride 0) takes the mma.sync
+ * loop instead of wgmma, which the log says at debug level, and computes exactly what that loop
+ * computes with the heads materialised. */
+static void test_untileable_view_logged(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_backend *flex = NULL, *mma = NULL;
+    attn_option mma_loop = {"main_loop", "mma"};
+    assert_true(open_flex(NULL, 0, &flex));
+    assert_true(open_flex(&mma_loop, 1, &mma));
+    attn_error err = {0};
+    DLDevice device;
+    assert_int_equal(attn_backend_device(flex, &device, &err), ATTN_OK);
+    enum { H = 2, T = 128, D = 64, HEAD = T * D, ALL = H * HEAD };
+    static uint16_t q[ALL], kv[ALL], o[2][ALL];
+    for (int n = 0; n < ALL; ++n) {
+        q[n] = attn_f32_to_f16((float)((n * 7) % 23) / 23.0f - 0.5f);
+        kv[n] = attn_f32_to_f16((float)((n % HEAD) * 5 % 19) / 19.0f - 0.5f); /* both heads alike */
+    }
+    void *buf[4]; /* q, k/v (both heads), o of each run */
+    const uint16_t *host[4] = {q, kv, o[0], o[1]};
+    for (int n = 0; n < 4; ++n) {
+        assert_int_equal(attn_backend_alloc(flex, sizeof q, &buf[n], &err), ATTN_OK);
+        assert_int_equal(attn_backend_to_device(flex, buf[n], host[n], sizeof q, &err), ATTN_OK);
+    }
+    int64_t shape[4] = {1, H, T, D}, dense[4] = {ALL, HEAD, D, 1}, broadcast[4] = {HEAD, 0, D, 1};
+    DLDataType f16 = {kDLFloat, 16, 1};
+    attn_problem p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.q = (DLTensor){buf[0], device, 4, f16, shape, dense, 0};
+    p.k = p.v = (DLTensor){buf[1], device, 4, f16, shape, broadcast, 0};
+    p.o = (DLTensor){buf[2], device, 4, f16, shape, dense, 0};
+    p.causal = 1;
+    p.window_left = p.window_right = -1;
+
+    setenv("ATTN_LOG", "debug", 1);
+    FILE *log = run_with_log(flex, &p);
+    unsetenv("ATTN_LOG");
+    char line[512];
+    int said = 0;
+    while (fgets(line, sizeof line, log)) {
+        printf("log: %s", line);
+        said += strstr(line, "flex-cuda: debug: prefill on the mma.sync loop, not wgmma") && strstr(line, "K stride 0");
+    }
+    fclose(log);
+    assert_int_equal(said, 1);
+
+    p.k = p.v = (DLTensor){buf[1], device, 4, f16, shape, dense, 0};
+    p.o.data = buf[3];
+    assert_int_equal(attn_backend_run(mma, &p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_synchronize(flex, &err), ATTN_OK);
+    assert_int_equal(attn_backend_synchronize(mma, &err), ATTN_OK);
+    assert_int_equal(attn_backend_to_host(flex, o[0], buf[2], sizeof q, &err), ATTN_OK);
+    assert_int_equal(attn_backend_to_host(mma, o[1], buf[3], sizeof q, &err), ATTN_OK);
+    assert_memory_equal(o[0], o[1], sizeof q);
+    for (int n = 0; n < 4; ++n) attn_backend_free(flex, buf[n]);
+    attn_backend_close(flex);
+    attn_backend_close(mma);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open),
@@ -430,6 +493,7 @@ int main(void) {
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),
         cmocka_unit_test(test_length_out_of_range),
+        cmocka_unit_test(test_untileable_view_logged),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

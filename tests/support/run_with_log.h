@@ -1,8 +1,9 @@
-/* For flex-cpu's tests that read what the plugin logged about one run (which primitives it
- * created, which items went to AMX): the run with the host's log (stderr) sent to a
- * temporary file.  Include after test_support.h (cmocka). */
-#ifndef FLEX_CPU_RUN_WITH_LOG_H
-#define FLEX_CPU_RUN_WITH_LOG_H
+/* For tests that read what a plugin logged about one run (flex-cpu: which primitives it
+ * created, which items went to AMX; flex-cuda: why a problem took a slower kernel): the run
+ * with the host's log (stderr) sent to a temporary file.  Include after test_support.h
+ * (cmocka). */
+#ifndef ATTN_TEST_RUN_WITH_LOG_H
+#define ATTN_TEST_RUN_WITH_LOG_H
 
 #include <attn/attn_host.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 /* Runs `problem` on `backend`, failing the test with the run's message if it fails; returns
  * the run's log, rewound, for the caller to read and fclose (the file is already unlinked). */
 static FILE *run_with_log(attn_backend *backend, const attn_problem *problem) {
-    char path[] = "/tmp/flex_cpu_log_XXXXXX";
+    char path[] = "/tmp/attn_test_log_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     unlink(path);
