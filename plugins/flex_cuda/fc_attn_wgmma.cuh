@@ -3,7 +3,7 @@
  * epilogue: fc_mask.cuh, fc_frag.cuh, fc_epilogue.cuh), different instructions:
  *
  *   - one to three warpgroups of 64 query rows each share a block of 64, 128 or 192 packed
- *     rows (one warpgroup: two blocks per SM);
+ *     rows (one warpgroup: three blocks per SM, on 64-key tiles);
  *   - S = Q K^T and O += P V are warpgroup MMAs (wgmma m64nNk16): Q and K are read straight
  *     from shared memory through matrix descriptors, P from registers, V from shared memory
  *     as an MN-major operand, so no ldmatrix and one instruction per 64 x N x 16 product;
@@ -46,18 +46,20 @@ struct fc_wgmma_cfg {
      * and end overlap the other's main loop (short sequences); with 64-key tiles three. */
     static constexpr int MIN_BLOCKS = NWG == 1 ? (BN == 64 ? 3 : 2) : 1;
     /* Intra-warpgroup overlap (the softmax of tile k while P V of tile k - 1 runs) keeps P of
-     * tile k - 1 live through the softmax: 32 registers more at head dim 64.  Three
-     * warpgroups, or three blocks of one, have 168 registers a thread and spilled with it
-     * (ptxas); there the other warpgroups' products fill the tensor cores during one's
-     * softmax instead. */
-    static constexpr bool OVERLAP = NWG <= 2 && MIN_BLOCKS < 3;
+     * tile k - 1 live through the softmax: 32 registers more at head dim 64 on 128-key tiles.
+     * Three warpgroups have 168 registers a thread and spill with it (176 bytes, ptxas); there
+     * the other warpgroups' products fill the tensor cores during one's softmax instead.  One
+     * warpgroup on 64-key tiles (P: 16 registers) fits it in 166 at three blocks per SM and
+     * gains 4% (H100, same run: T1024 D64 causal 214 -> 223 TFLOP/s; docs/PERF.md). */
+    static constexpr bool OVERLAP = NWG <= 2;
     /* Stage and phase of the pipeline as loop-carried counters rather than k % 3 and
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
     static constexpr bool STAGE_COUNTERS = !OVERLAP;
     /* The stage's descriptor word through a shuffle (see stage_lo), likewise only without the
      * overlap: same run, H100, three warpgroups +2-3% (head dim 64), two warpgroups -1-2% at
-     * head dim 128, one (with the overlap) -1-2%. */
+     * head dim 128, one (with the overlap) -1-2%; both kept with one warpgroup's overlap on
+     * 64-key tiles: -1%. */
     static constexpr bool UNIFORM_STAGE = !OVERLAP;
 
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
