@@ -10,7 +10,8 @@
  *   - the two split merges (last block of each group, default; the fc_combine kernel,
  *     split_merge=kernel) on split decode shapes: each against the reference, and the two
  *     bit for bit against each other (they run the same merge function on the same partials);
- *   - a length out of range on the device comes back as ATTN_E_INVALID instead of a fault. */
+ *   - a length out of range on the device comes back as ATTN_E_INVALID instead of a fault;
+ *   - a K/V view no tensor map describes takes the mma.sync loop and the log says why. */
 #include <attn/attn_case.h>
 #include <attn/attn_dtype.h>
 #include <stdio.h>
