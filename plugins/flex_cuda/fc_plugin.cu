@@ -402,7 +402,7 @@ static const attn_plugin_api fc_api = {
     ATTN_ABI_VERSION,
     "flex-cuda",
     FC_VERSION,
-    "CUDA attention: tensor-core prefill with block-sparse tile skipping (Hopper wgmma with warpgroup ping-pong, "
+    "CUDA attention: tensor-core prefill with block-sparse tile skipping (Hopper wgmma fed by TMA copies, "
     "mma.sync elsewhere), split-KV decode with GQA packing, an exact float32 path",
     fc_create,
     fc_destroy,
