@@ -54,7 +54,9 @@ static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m 
  * nothing hides them) and its end weigh a third of its time, and the wgmma loop's 64-row
  * blocks, three per SM, overlap one block's start and end with the others' main loops.
  * Measured on the H100 (docs/PERF.md, session 4, same run): T1024 D64 causal 64 rows 214
- * TFLOP/s, 128 rows 195, 192 rows 184; bidirectional (a walk of 1024) 278 / 281 / 289. */
+ * TFLOP/s, 128 rows 195, 192 rows 184; bidirectional (a walk of 1024) 278 / 281 / 289.
+ * Session 5, with the 64-row kernel's overlap: causal 223 on 64 rows; bidirectional 298 on
+ * 64 rows against 315 on 192, so the threshold stays. */
 #define FC_SHORT_WALK_KEYS 512
 
 /* The kernel of a kind, dtype, padded head dim and modifier set.  Where there are several
