@@ -74,7 +74,8 @@ static void layout_strides(int32_t layout, int64_t heads, int64_t t_alloc, int64
 /* Writes canonical float data [B,H,T,D] (rows t of `src` from t_begin) into a dtype buffer laid
  * out with `strides`, rounding to the dtype.  The buffer was poisoned beforehand.  Rows
  * t_begin + t at or past lens[b] (when lens is given: the keys of a ragged batch that are
- * never visible) are written as NaN too, like a cache's unwritten tail. */
+ * never visible, like a cache's unwritten tail, or the query rows past q_len[b], whose O is 0
+ * and LSE -inf whatever they hold) are written as NaN too. */
 static void scatter(const float *src, int64_t batch, int64_t heads, int64_t t_src, int64_t t_begin, int64_t t_count,
                     int64_t dim, const int32_t *lens, DLDataType dtype, void *dst, const int64_t *strides) {
     int64_t shape[4] = {batch, heads, t_count, dim};
@@ -166,7 +167,7 @@ static attn_status stage(staged *s, attn_backend *backend, const attn_instance *
     attn_problem *p = &s->problem;
     p->struct_size = sizeof *p;
     DLDataType i32 = {kDLInt, 32, 1}, f32 = {kDLFloat, 32, 1};
-    if ((st = stage_main(s, c, layout, inst->q, NULL, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->head_dim, 0, &p->q, device, err)) ||
+    if ((st = stage_main(s, c, layout, inst->q, inst->q_lens, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->head_dim, 0, &p->q, device, err)) ||
         (st = stage_main(s, c, layout, inst->k, inst->kv_lens, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->head_dim, 1, &p->k, device, err)) ||
         (st = stage_main(s, c, layout, inst->v, inst->kv_lens, c->kv_heads, c->kv_len, key_begin, s->key_count, cache, c->value_dim, 2, &p->v, device, err)) ||
         (st = stage_main(s, c, layout, NULL, NULL, c->q_heads, c->q_len, 0, c->q_len, c->q_len, c->value_dim, 3, &p->o, device, err)))

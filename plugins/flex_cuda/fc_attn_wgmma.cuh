@@ -11,6 +11,8 @@
  *     conflicts (fc_wgmma_ptx.cuh), three stages deep, each K or V tile one TMA copy that one
  *     thread issues (fc_tma.cuh; per-thread cp.async copies cost ~100 instructions per warp
  *     and tile at head dim 64), handed over through mbarriers (no block-wide barrier per tile);
+ *     the block's Q rows likewise one TMA box where they are whole query positions of the
+ *     group (fc_plan.cu), else per-thread cp.async;
  *   - intra-warpgroup overlap (FlashAttention-3's): S of tile k is issued together with
  *     O += P V of tile k - 1, and the softmax of tile k runs while that product is still on
  *     the tensor cores.  O is rescaled by tile k's alpha once P(k-1) V(k-1) has landed; three
@@ -30,6 +32,7 @@
 #include "fc_epilogue.cuh"
 #include "fc_frag.cuh"
 #include "fc_mask.cuh"
+#include "fc_probe.cuh"
 #include "fc_ptx.cuh"
 #include "fc_tma.cuh"
 #include "fc_types.cuh"
@@ -78,7 +81,8 @@ struct fc_wgmma_cfg {
 
 template <class T, int DP, int BN, int NWG, bool MODS>
 __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::MIN_BLOCKS)
-    fc_attn_wgmma(const fc_params p, const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v) {
+    fc_attn_wgmma(const fc_params p, const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v,
+                  const __grid_constant__ CUtensorMap tm_q) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using C = fc_wgmma_cfg<T, DP, BN, NWG>;
     using MMA_S = fc_wgmma<T, BN>;
@@ -101,25 +105,25 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     /* Stage handshakes instead of a block barrier per tile, so that the warpgroups need not
      * run in step: full[s] completes when the loader's copies into stage s have landed (one
      * arrival armed with the bytes of two TMA tiles, or the loader warp's cp.async arrivals),
-     * empty[s] when every thread is done reading it; q once every thread's Q copies landed. */
+     * empty[s] when every thread is done reading it; q once Q has landed (one arrival armed with
+     * Q's bytes when a TMA box copies it, else every thread's cp.async arrival). */
     if (threadIdx.x == 0) {
         for (int st = 0; st < C::STAGES; ++st) {
             fc_mbar_init(&full_bar[st], 1);
             fc_mbar_init(&empty_bar[st], C::THREADS);
         }
-        fc_mbar_init(q_bar, C::THREADS);
+        fc_mbar_init(q_bar, p.q_tma ? 1 : C::THREADS);
         fc_tma_prefetch(&tm_k);
         fc_tma_prefetch(&tm_v);
+        if (p.q_tma) fc_tma_prefetch(&tm_q);
     }
     __syncthreads();
+    fc_probe(p, FC_PROBE_ENTRY);
 
     const fc_block blk = fc_block_at(p, C::BM);
     const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
     const int key_begin = blk.key_begin, key_end = blk.key_end;
     const fc_batch bt = blk.bt;
-    fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
-
-    fc_mbar_arrive_cp_async(q_bar);
 
     /* K/V tiles: warp 0 loads (lane 0 issues the TMA copies; the warp waits for the stage to
      * be free).  The tile that holds the end of a ragged batch's keys is the exception: keys
@@ -166,6 +170,29 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     walker.t_end = (brange.hi + BN - 1) / BN;
     fc_doc_bounds(p, bt, hb, r0, C::BM, scratch, walker.doc_min, walker.doc_max);
 
+    /* The first K/V tile and Q are copied before the rest of the set-up (rows, ranges,
+     * descriptors: hundreds of instructions a warp), which then hides their latency: one
+     * block per SM leaves nothing else to hide it at short walks.  H100, T1024 D64 on 192-row
+     * blocks (fc_probe.cuh): the first copy used to leave ~4,600 cycles after a block's start
+     * and land ~1,700 later; now ~2,000, and Q and the tile land ~800 after the set-up. */
+    int cls;
+    int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
+    if (t < walker.t_end && warp == 0) {
+        if (p.q_tma && lane == 0) { /* one box per 64 head dims; not needed when the block sees no key */
+            fc_mbar_arrive_expect_tx(q_bar, (uint32_t)C::Q_BYTES);
+#pragma unroll
+            for (int panel = 0; panel < DP / 64; ++panel)
+                fc_tma_load_4d(smem + panel * C::BM * FC_WG_PANEL_ROW_BYTES, &tm_q, q_bar, panel * 64, hb * p.pack,
+                               fc_div_pack(p, r0), b);
+        }
+        load_kv(0, t);
+    }
+    if (!p.q_tma) {
+        fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
+        fc_mbar_arrive_cp_async(q_bar);
+    }
+    fc_probe(p, FC_PROBE_ISSUED);
+
     fc_row rows[2];
     int klo[2], khi[2];
 #pragma unroll
@@ -204,10 +231,6 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     auto v_desc = [&](uint32_t v_stage_lo, int kk) {
         return fc_wg_desc(v_stage_lo + ((kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
     };
-
-    int cls;
-    int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-    if (t < walker.t_end && warp == 0) load_kv(0, t);
 
     /* P of the previous iteration's tile, waiting for its product with that tile's V. */
     uint32_t pa[BN / 16][4];
@@ -288,6 +311,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * stays 0, its max -inf and its sum 0, as after fully masked tiles. */
     const fc_range wg_range = fc_rows_range(p, bt, r0 + wg * C::WG_ROWS, C::WG_ROWS, key_begin, key_end);
     const bool drain = __shfl_sync(0xffffffffu, wg_range.hi <= wg_range.lo ? 1 : 0, 0) != 0;
+    fc_probe(p, FC_PROBE_SET_UP);
     if (t < walker.t_end && drain) {
         for (int k = 0; t < walker.t_end; ++k) {
             next_tile(k);
@@ -299,6 +323,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         next_tile(0); /* its proxy fence covers Q's copies too */
         {
             float s[C::NT][4], alpha[2];
+            fc_probe(p, FC_PROBE_FIRST_S);
             fc_wg_fence();
             issue_s(s, 0);
             fc_wg_wait<0>();
@@ -339,9 +364,11 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         fc_wg_wait<0>();
         hold_pv();
     }
-    fc_cp_async_wait<0>(); /* nothing in flight (Q's copies when no tile was visited) before the end */
+    fc_probe(p, FC_PROBE_LOOP_END);
+    fc_cp_async_wait<0>(); /* nothing in flight (Q's cp.async copies when no tile was visited) before the end */
     if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
         fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
+        fc_probe(p, FC_PROBE_EXIT);
         return;
     }
     __syncthreads(); /* the epilogue reuses the tile buffers: every copy landed and was read */
@@ -357,6 +384,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     fc_frag_store<C::DT, MODS>(st, 0, wr0 + g, qc, o, m_run, l_run, p.scale);
     __syncthreads();
     fc_epilogue<T>(p, bt, hb, r0, split, st);
+    fc_probe(p, FC_PROBE_EXIT);
 #endif
 }
 

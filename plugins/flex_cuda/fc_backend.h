@@ -47,7 +47,7 @@ typedef struct fc_plan {
     dim3 grid;
     size_t smem;
     fc_params params;
-    fc_tma_maps tma;        /* the wgmma loop's K and V copies */
+    fc_tma_maps tma;        /* the wgmma loop's K, V and Q copies */
     size_t workspace_bytes; /* 0: one split, no workspace */
     size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
     int64_t rows;           /* B * Hq * Tq */
@@ -60,6 +60,13 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
 
 /* Enqueues the plan on `stream` (workspace pointers filled in by the caller). */
 attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg, uint32_t msg_cap);
+
+#ifdef FC_BLOCK_PROBE
+/* fc_probe.cuh's buffer for a launch of the plan (NULL unless a wgmma launch and FC_PROBE is
+ * set in the environment), and its summary on stderr after the launch. */
+unsigned long long *fc_probe_prepare(const fc_plan *plan, cudaStream_t stream);
+void fc_probe_report(const fc_plan *plan, cudaStream_t stream);
+#endif
 
 /* One line through the host's log service (formatted as printf). */
 void fc_log(const fc_backend *self, int32_t level, const char *format, ...) __attribute__((format(printf, 3, 4)));

@@ -58,7 +58,7 @@ __device__ void fc_epilogue(const fc_params &p, const fc_batch &bt, int head_blo
             float f = st.fac[w * st.rows + t];
             if (f != 0.0f) acc += st.o[(w * st.rows + t) * st.ostride + e] * f; /* padding rows may hold anything */
         }
-        int i = r / p.pack, hq = head_block * p.pack + r % p.pack;
+        int i = fc_div_pack(p, r), hq = head_block * p.pack + r - i * p.pack;
         if (p.splits > 1) {
             int64_t flat = ((int64_t)bt.b * p.Hq + hq) * p.Tq + i;
             p.part_o[((int64_t)split * flat_rows + flat) * dv + e] = acc;
@@ -77,7 +77,7 @@ __device__ void fc_epilogue(const fc_params &p, const fc_batch &bt, int head_blo
     for (int t = warp; t < st.rows; t += warps) {
         int r = r0 + t;
         if (r >= total_rows) break; /* warp-uniform; rows only grow with t */
-        int i = r / p.pack, hq = head_block * p.pack + r % p.pack;
+        int i = fc_div_pack(p, r), hq = head_block * p.pack + r - i * p.pack;
         fc_merge_row<T>(p, ((int64_t)bt.b * p.Hq + hq) * p.Tq + i, bt.b, hq, i);
     }
 }

@@ -187,8 +187,11 @@ __device__ inline void fc_frag_finish(const fc_params &p, const fc_batch &bt, in
 #pragma unroll
         for (int dt = 0; dt < DT; ++dt) {
             const int e = dt * 8 + 2 * qc; /* Dv is a multiple of 8: both or neither column is real */
+            /* not o * 0 for an empty row: a padding row's o may be NaN (its Q is not zero-filled
+             * when a TMA box copies Q) */
             if (e < p.Dv)
-                *reinterpret_cast<uint32_t *>(orow + e) = fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+                *reinterpret_cast<uint32_t *>(orow + e) =
+                    empty ? 0u : fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
         }
     }
 }

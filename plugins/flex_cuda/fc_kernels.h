@@ -1,7 +1,8 @@
 /* flex-cuda: the compiled kernels, described for the host.  Each fc_kernels_*.cu file
  * instantiates the kernels of one dtype and lists them here; the host picks one by
  * (dtype, kind, padded head dim, block height), sets its shared-memory limit once, and launches it
- * through cudaLaunchKernel with the fc_params block as its only argument. */
+ * through cudaLaunchKernel with the fc_params block as its argument (the wgmma loop also takes
+ * the K, V and Q tensor maps after it). */
 #ifndef FC_KERNELS_H
 #define FC_KERNELS_H
 

@@ -39,6 +39,12 @@ __device__ inline fc_batch fc_load_batch(const fc_params &p, int b) {
     return bt;
 }
 
+/* r / p.pack for 0 <= r < 2^31: q = (umulhi(r, mul) + r) >> shift with the host's
+ * mul = 2^32 (2^shift - pack) / pack + 1, shift = ceil(log2 pack) (fc_plan.cu). */
+__device__ inline int fc_div_pack(const fc_params &p, int r) {
+    return (int)((__umulhi((uint32_t)r, p.pack_mul) + (uint32_t)r) >> p.pack_shift);
+}
+
 /* One packed query row: its position, head, validity and the per-row parameters the rules
  * and modifiers read. */
 struct fc_row {
@@ -48,8 +54,8 @@ struct fc_row {
 
 __device__ inline fc_row fc_make_row(const fc_params &p, const fc_batch &bt, int head_block, int r) {
     fc_row row;
-    row.i = r / p.pack;
-    row.hq = head_block * p.pack + r % p.pack;
+    row.i = fc_div_pack(p, r);
+    row.hq = head_block * p.pack + r - row.i * p.pack;
     row.valid = r < p.pack * p.Tq && row.i < bt.q_len;
     row.pos = bt.kv_len - bt.q_len + row.i;
     row.doc = (p.doc_q && row.valid) ? p.doc_q[bt.b * p.doc_qs[0] + row.i * p.doc_qs[1]] : 0;
@@ -59,8 +65,8 @@ __device__ inline fc_row fc_make_row(const fc_params &p, const fc_batch &bt, int
 
 /* Where packed row r reads and writes, without the per-row parameters: for loads. */
 __device__ inline bool fc_row_coords(const fc_params &p, const fc_batch &bt, int head_block, int r, int &i, int &hq) {
-    i = r / p.pack;
-    hq = head_block * p.pack + r % p.pack;
+    i = fc_div_pack(p, r);
+    hq = head_block * p.pack + r - i * p.pack;
     return r < p.pack * p.Tq && i < bt.q_len;
 }
 
@@ -130,7 +136,7 @@ __device__ inline fc_range fc_rows_range(const fc_params &p, const fc_batch &bt,
     int total = p.pack * p.Tq;
     int r_end = r0 + rows < total ? r0 + rows : total;
     if (r0 >= r_end) return out;
-    int i_first = r0 / p.pack, i_last = (r_end - 1) / p.pack;
+    int i_first = fc_div_pack(p, r0), i_last = fc_div_pack(p, r_end - 1);
     if (i_last > bt.q_len - 1) i_last = bt.q_len - 1;
     if (i_first > i_last) return out;
     /* Documents do not change the ranges: they only mask inside them. */

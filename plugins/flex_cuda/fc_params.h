@@ -33,6 +33,12 @@ typedef struct fc_params {
     int32_t B, Hq, Hkv, Tq, Tk, D, Dv;
     int32_t group; /* Hq / Hkv */
     int32_t pack;  /* query heads per block: 1 or group */
+    /* r / pack as a multiply and shift (fc_div_pack): every kernel divides row numbers by
+     * pack in its prologue and epilogue, and a division by a runtime value is ~25 instructions. */
+    uint32_t pack_mul, pack_shift;
+    /* The wgmma loop copies its Q rows with one TMA box (tensor map tm_q) rather than per-thread
+     * cp.async (fc_plan.cu decides: the block's rows must be whole positions of the group). */
+    int32_t q_tma;
 
     int32_t causal, window_left, window_right, modifier;
     float softcap, syn_lambda, syn_eps, syn_beta;
@@ -57,6 +63,9 @@ typedef struct fc_params {
     /* Set (to 1) by a kernel that found a length outside its bounds (it clamps and goes on);
      * host-mapped, read by synchronize(). */
     int32_t *error_flag;
+#ifdef FC_BLOCK_PROBE
+    unsigned long long *probe; /* fc_probe.cuh: [block][FC_PROBE_SLOTS] stamps, or NULL */
+#endif
 } fc_params;
 
 #endif

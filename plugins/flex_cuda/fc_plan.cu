@@ -96,6 +96,15 @@ static void copy_strides(const DLTensor *t, int64_t *out, int n) {
     for (int d = 0; d < n; ++d) out[d] = t->strides[d];
 }
 
+/* The multiplier and shift of fc_div_pack (fc_mask.cuh), exact for every r < 2^31 (the plan
+ * refuses Hq * Tq at 2^31 - 256 and beyond). */
+static void set_pack_divisor(fc_params *k) {
+    uint32_t d = (uint32_t)k->pack, shift = 0;
+    while (((uint64_t)1 << shift) < d) ++shift;
+    k->pack_shift = shift;
+    k->pack_mul = (uint32_t)((((uint64_t)1 << 32) * (((uint64_t)1 << shift) - d)) / d + 1);
+}
+
 static void fill_params(const attn_problem *p, fc_params *k) {
     memset(k, 0, sizeof *k);
     k->q = tensor_ptr(&p->q);
@@ -150,6 +159,7 @@ static void fill_params(const attn_problem *p, fc_params *k) {
     k->Dv = (int32_t)p->v.shape[3];
     k->group = k->Hq / k->Hkv;
     k->pack = k->group;
+    set_pack_divisor(k);
     k->causal = p->causal;
     k->window_left = p->window_left;
     k->window_right = p->window_right;
@@ -231,6 +241,11 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
                          "prefill on the mma.sync loop, not wgmma: no tensor map describes the view (%.120s)", why);
                 kernel = NULL;
             }
+            /* Q in one TMA box when the block's rows are whole query positions of the group;
+             * otherwise (or if the map is refused) every thread copies its share with cp.async. */
+            if (kernel && kernel->block_m % k->pack == 0)
+                k->q_tma = fc_tma_q_map(self->tma_encoder, &p->q, k->pack, kernel->block_m / k->pack, &plan->tma.q, why,
+                                        sizeof why);
         }
         if (!kernel)
             kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy);
@@ -270,8 +285,11 @@ attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream
     (void)self;
     if (plan->rows == 0) return ATTN_OK; /* no query row: nothing to write */
     fc_params params = plan->params;
+#ifdef FC_BLOCK_PROBE
+    params.probe = fc_probe_prepare(plan, stream);
+#endif
     fc_tma_maps maps = plan->tma;
-    void *args[3] = {&params, &maps.k, &maps.v}; /* the wgmma loop takes the maps as well */
+    void *args[4] = {&params, &maps.k, &maps.v, &maps.q}; /* the wgmma loop takes the maps as well */
     cudaError_t e = cudaLaunchKernel(plan->kernel->fn, plan->grid, dim3((unsigned)plan->kernel->threads), args,
                                      plan->smem, stream);
     if (e == cudaSuccess) e = cudaGetLastError();
@@ -283,5 +301,8 @@ attn_status fc_launch(fc_backend *self, const fc_plan *plan, cudaStream_t stream
         if (e == cudaSuccess) e = cudaGetLastError();
         if (e != cudaSuccess) return fc_cuda_error(e, "split-KV merge launch", msg, msg_cap);
     }
+#ifdef FC_BLOCK_PROBE
+    if (params.probe) fc_probe_report(plan, stream);
+#endif
     return ATTN_OK;
 }

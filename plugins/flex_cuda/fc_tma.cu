@@ -18,16 +18,17 @@ void *fc_tma_encoder(char *why, size_t why_cap) {
     return fn;
 }
 
-/* One of K / V: [B, H, T, D] with unit last stride (the plan checked it). */
-static int encode(PFN_cuTensorMapEncodeTiled_v12000 encode_tiled, const DLTensor *t, int box_keys, CUtensorMap *map,
-                  const char *name, char *why, size_t why_cap) {
+/* A [B, H, T, D] view with unit last stride (the plan checked it) as a 4-d map: dims D, then
+ * the view's axes outer[0], outer[1], outer[2] (innermost first), box {64, box[0..2]}. */
+static int encode(PFN_cuTensorMapEncodeTiled_v12000 encode_tiled, const DLTensor *t, const int outer[3],
+                  const int box_outer[3], CUtensorMap *map, const char *name, char *why, size_t why_cap) {
     const size_t elem = 2; /* float16 / bfloat16 */
     void *base = (char *)t->data + t->byte_offset;
-    cuuint64_t dims[4] = {(cuuint64_t)t->shape[3], (cuuint64_t)t->shape[2], (cuuint64_t)t->shape[1],
-                          (cuuint64_t)t->shape[0]};
+    cuuint64_t dims[4] = {(cuuint64_t)t->shape[3], (cuuint64_t)t->shape[outer[0]], (cuuint64_t)t->shape[outer[1]],
+                          (cuuint64_t)t->shape[outer[2]]};
     cuuint64_t strides[3];
     for (int n = 0; n < 3; ++n) {
-        int axis = 2 - n; /* t, h, b */
+        int axis = outer[n];
         int64_t s = t->strides[axis];
         /* An axis of extent 1 is only ever at coordinate 0: its stride is never used, and any
          * legal value stands in for one (a broadcast 0, say) that the encoder would refuse. */
@@ -39,7 +40,8 @@ static int encode(PFN_cuTensorMapEncodeTiled_v12000 encode_tiled, const DLTensor
         }
         strides[n] = (cuuint64_t)(s * (int64_t)elem);
     }
-    cuuint32_t box[4] = {64, (cuuint32_t)box_keys, 1, 1}, unit[4] = {1, 1, 1, 1};
+    cuuint32_t box[4] = {64, (cuuint32_t)box_outer[0], (cuuint32_t)box_outer[1], (cuuint32_t)box_outer[2]};
+    cuuint32_t unit[4] = {1, 1, 1, 1};
     CUtensorMapDataType dt = t->dtype.code == kDLBfloat ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
     CUresult r = encode_tiled(map, dt, 4, base, dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
@@ -58,5 +60,18 @@ int fc_tma_kv_maps(void *encoder, const DLTensor *k, const DLTensor *v, int box_
         snprintf(why, why_cap, "no tensor-map encoder");
         return 0;
     }
-    return encode(fn, k, box_keys, &out->k, "K", why, why_cap) && encode(fn, v, box_keys, &out->v, "V", why, why_cap);
+    const int axes[3] = {2, 1, 0}, box[3] = {box_keys, 1, 1}; /* (D, T, H, B) */
+    return encode(fn, k, axes, box, &out->k, "K", why, why_cap) && encode(fn, v, axes, box, &out->v, "V", why, why_cap);
+}
+
+int fc_tma_q_map(void *encoder, const DLTensor *q, int pack, int positions, CUtensorMap *out, char *why,
+                 size_t why_cap) {
+    PFN_cuTensorMapEncodeTiled_v12000 fn = (PFN_cuTensorMapEncodeTiled_v12000)encoder;
+    if (!fn || pack > 256 || positions > 256) { /* a box dimension is at most 256 */
+        snprintf(why, why_cap, fn ? "a Q box of %d x %d rows exceeds 256 per dimension" : "no tensor-map encoder",
+                 pack, positions);
+        return 0;
+    }
+    const int axes[3] = {1, 2, 0}, box[3] = {pack, positions, 1}; /* (D, H, T, B) */
+    return encode(fn, q, axes, box, out, "Q", why, why_cap);
 }
