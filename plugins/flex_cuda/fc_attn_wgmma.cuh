@@ -79,7 +79,10 @@ struct fc_wgmma_cfg {
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
-template <class T, int DP, int BN, int NWG, bool MODS>
+/* MODS: the score modifiers (fc_frag_modify) are compiled in; DROPOUT: Philox dropout too (one
+ * Philox4x32-10 per score: its own instances, so that modifier-only problems do not carry its
+ * registers and code). */
+template <class T, int DP, int BN, int NWG, bool MODS, bool DROPOUT>
 __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::MIN_BLOCKS)
     fc_attn_wgmma(const fc_params p, const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v,
                   const __grid_constant__ CUtensorMap tm_q) {
@@ -293,7 +296,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         fc_frag_softmax<C::NT>(s, m_run, l_run, alpha, sm_scale);
     };
     auto make_p = [&](float (&s)[C::NT][4]) {
-        if (MODS && p.has_dropout) fc_frag_dropout<C::NT>(s, p, bt, rows, t * BN, qc);
+        if (DROPOUT && p.has_dropout) fc_frag_dropout<C::NT>(s, p, bt, rows, t * BN, qc);
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) fc_frag_pack_p<T, C::NT>(pa[kk], s, kk);
     };
@@ -340,7 +343,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
-            if constexpr (C::OVERLAP) {
+            if constexpr (C::OVERLAP && !MODS) {
                 fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
                 fc_wg_hold<C::NT>(s);
                 softmax(s, alpha);

@@ -22,24 +22,80 @@ __device__ inline float fc_exp2(float x) {
     return y;
 }
 
-/* Modifier and (partial tiles) visibility on a warp's S fragment for keys n0...
- * With MODS the scores are scaled here (the modifiers read natural-unit scores); without,
- * they stay unscaled and the softmax folds the scale into its exponent.  A partial tile
- * masks by the row's key range (the length/causal/window/prefix rules, attn_row_key_range)
- * and, with documents, by doc id; a full tile does no per-element work at all. */
-template <int NT, bool MODS>
-__device__ inline void fc_frag_scores(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
-                                      const int (&klo)[2], const int (&khi)[2], int n0, int c, bool partial) {
-    if (MODS) {
+/* 1 / x and log2(x) on the SFU (one approximate instruction each, ~1 ulp / 2^-22 absolute):
+ * the score modifiers below feed 16-bit P, far coarser. */
+__device__ inline float fc_rcp(float x) {
+    float y;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+__device__ inline float fc_log2(float x) {
+    float y;
+    asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+/* SPEC.md's score modifier on a warp's S fragment for keys n0..., after the scale (the
+ * modifiers read natural-unit scores).  The same functions as attn_modify_scoref, in SFU forms
+ * for the 16-bit kernels (the float32 kernel keeps fc_modify's libm ones):
+ *   softcap  c tanh(y), tanh(y) = 1 - 2 / (1 + e^2y)  (exact at +-inf, ~1e-7 absolute near 0)
+ *   alibi    s - slope |pos - j|
+ *   synaptic s + lambda ln(w sigmoid(s) + eps) - beta |pos - j| / max(kv_len, 1)
+ * One loop per modifier, chosen once per tile: with the modifier chosen per element (the
+ * shared fc_modify, tanhf, logf and expf inline in each of 64 unrolled elements) the kernels'
+ * hot code outgrew the instruction cache (ncu, H100, ALiBi at head dim 128: 19 of 24 cycles
+ * per instruction waiting for instructions; 42 TFLOP/s against 445 without a modifier). */
+template <int NT>
+__device__ inline void fc_frag_modify(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
+                                      int n0, int c) {
+    const float scale = p.scale;
+    auto key = [&](int nt, int e) { return n0 + nt * 8 + 2 * c + (e & 1); };
+    if (p.modifier == ATTN_MOD_SOFTCAP) {
+        const float cap = p.softcap, to_exp2 = scale * 2.0f * FC_LOG2E / p.softcap; /* s -> 2 y log2(e) */
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[nt][e] = cap * (1.0f - 2.0f * fc_rcp(1.0f + fc_exp2(s[nt][e] * to_exp2)));
+    } else if (p.modifier == ATTN_MOD_ALIBI) {
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                float x = s[nt][e] * p.scale;
-                if (p.modifier != ATTN_MOD_NONE) x = fc_modify(p, bt, rows[e >> 1], n0 + nt * 8 + 2 * c + (e & 1), x);
-                s[nt][e] = x;
+                const fc_row &row = rows[e >> 1];
+                s[nt][e] = s[nt][e] * scale - row.slope * fabsf((float)(row.pos - key(nt, e)));
             }
+    } else if (p.modifier == ATTN_MOD_SYNAPTIC) {
+        const float ln2_lambda = p.syn_lambda * 0.6931471805599453f;
+        const float beta_per_key = p.syn_beta / (bt.kv_len > 1 ? (float)bt.kv_len : 1.0f);
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const fc_row &row = rows[e >> 1];
+                const int j = key(nt, e);
+                const float x = s[nt][e] * scale;
+                const float w =
+                    row.valid && j < p.Tk ? p.syn_w[bt.b * p.syn_ws[0] + row.hq * p.syn_ws[1] + (int64_t)j * p.syn_ws[2]] : 0.0f;
+                const float sigmoid = fc_rcp(1.0f + fc_exp2(-x * FC_LOG2E));
+                s[nt][e] = x + ln2_lambda * fc_log2(w * sigmoid + p.syn_eps) - beta_per_key * fabsf((float)(row.pos - j));
+            }
+    } else {
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[nt][e] *= scale;
     }
+}
+
+/* Modifier and (partial tiles) visibility on a warp's S fragment for keys n0...
+ * With MODS the scores are scaled and modified here (fc_frag_modify); without, they stay
+ * unscaled and the softmax folds the scale into its exponent.  A partial tile masks by the
+ * row's key range (the length/causal/window/prefix rules, attn_row_key_range) and, with
+ * documents, by doc id; a full tile does no per-element work at all. */
+template <int NT, bool MODS>
+__device__ inline void fc_frag_scores(float (&s)[NT][4], const fc_params &p, const fc_batch &bt, const fc_row (&rows)[2],
+                                      const int (&klo)[2], const int (&khi)[2], int n0, int c, bool partial) {
+    if (MODS) fc_frag_modify<NT>(s, p, bt, rows, n0, c);
     if (!partial) return;
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)

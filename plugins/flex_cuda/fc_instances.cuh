@@ -14,8 +14,8 @@
 #include "fc_kernels.h"
 
 #define FC_MMA_DESC(T, DT, DP, WM, WN, BN, MT, KIND, MODS)                                                  \
-    {(const void *)fc_attn_mma<T, DP, WM, WN, BN, MT, MODS>, DT, KIND, DP, MODS, 32 * WM * WN, 16 * MT * WM, BN, \
-     fc_mma_cfg<T, DP, WM, WN, BN, MT>::SMEM}
+    {(const void *)fc_attn_mma<T, DP, WM, WN, BN, MT, MODS>, DT, KIND, DP, (MODS) ? FC_MODS_ALL : 0, 32 * WM * WN,   \
+     16 * MT * WM, BN, fc_mma_cfg<T, DP, WM, WN, BN, MT>::SMEM}
 
 #define FC_MMA_DIMS(T, DT, MODS)                                                                            \
     FC_MMA_DESC(T, DT, 64, 4, 1, 64, 2, FC_K_MMA_PREFILL, MODS),                                            \
@@ -25,16 +25,22 @@
         FC_MMA_DESC(T, DT, 64, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 96, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), \
         FC_MMA_DESC(T, DT, 128, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS), FC_MMA_DESC(T, DT, 256, 1, 4, 16, 1, FC_K_MMA_DECODE, MODS)
 
-#define FC_WGMMA_DESC(T, DT, DP, BN, NWG, MODS)                                                             \
-    {(const void *)fc_attn_wgmma<T, DP, BN, NWG, MODS>, DT, FC_K_WGMMA_PREFILL, DP, MODS,                   \
-     fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmma_cfg<T, DP, BN, NWG>::BM, BN, fc_wgmma_cfg<T, DP, BN, NWG>::SMEM}
+#define FC_WGMMA_DESC(T, DT, DP, BN, NWG, MODS, DROP)                                                       \
+    {(const void *)fc_attn_wgmma<T, DP, BN, NWG, MODS, DROP>, DT, FC_K_WGMMA_PREFILL, DP,                     \
+     ((MODS) ? FC_MODS_SCORE : 0) | ((DROP) ? FC_MODS_DROPOUT : 0), fc_wgmma_cfg<T, DP, BN, NWG>::THREADS,    \
+     fc_wgmma_cfg<T, DP, BN, NWG>::BM, BN, fc_wgmma_cfg<T, DP, BN, NWG>::SMEM}
+
+/* The wgmma loop: without modifiers at every height; with modifiers, and with modifiers and
+ * dropout, on two warpgroups (three spill with them). */
+#define FC_WGMMA_DIM(T, DT, DP)                                                                             \
+    FC_WGMMA_DESC(T, DT, DP, 128, 2, false, false), FC_WGMMA_DESC(T, DT, DP, 128, 2, true, false),         \
+        FC_WGMMA_DESC(T, DT, DP, 128, 2, true, true)
 
 #define FC_MMA_SET(T, DT)                                                                                   \
-    FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DESC(T, DT, 64, 128, 3, false),           \
-        FC_WGMMA_DESC(T, DT, 64, 128, 2, false), FC_WGMMA_DESC(T, DT, 64, 128, 2, true),                   \
-        FC_WGMMA_DESC(T, DT, 64, 64, 1, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, false), FC_WGMMA_DESC(T, DT, 128, 128, 2, true)
+    FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DIM(T, DT, 64), FC_WGMMA_DIM(T, DT, 128),  \
+        FC_WGMMA_DESC(T, DT, 64, 128, 3, false, false), FC_WGMMA_DESC(T, DT, 64, 64, 1, false, false)
 
 #define FC_COMMON_SET(T, DT)                                                                                \
-    {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, 1, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,             \
+    {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, FC_MODS_ALL, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,   \
      fc_simt_smem(256, 256)},                                                                               \
-        {(const void *)fc_combine<T>, DT, FC_K_COMBINE, 0, 1, 32 * FC_COMBINE_ROWS, FC_COMBINE_ROWS, 0, 0}
+        {(const void *)fc_combine<T>, DT, FC_K_COMBINE, 0, FC_MODS_ALL, 32 * FC_COMBINE_ROWS, FC_COMBINE_ROWS, 0, 0}

@@ -18,11 +18,15 @@
 #define FC_K_COMBINE 3     /* split-KV merge */
 #define FC_K_WGMMA_PREFILL 4 /* Hopper warpgroup MMAs, 64, 128 or 192 rows per block, one key stream (sm_90a) */
 
+#define FC_MODS_SCORE 1   /* the score modifiers: softcap, ALiBi, synaptic */
+#define FC_MODS_DROPOUT 2 /* Philox dropout */
+#define FC_MODS_ALL (FC_MODS_SCORE | FC_MODS_DROPOUT)
+
 typedef struct fc_kernel_desc {
     const void *fn;
     int dtype, kind;
     int dp;                  /* padded head dim of a tensor-core kernel (0 otherwise) */
-    int mods;                /* tensor cores: compiled with the score modifiers and dropout */
+    int mods;                /* FC_MODS_* it was compiled with (the SIMT kernel and the merge: all) */
     int threads;             /* block size */
     int block_m, block_n;    /* packed rows per block, keys per tile */
     size_t smem;             /* dynamic shared memory (the SIMT kernel's largest, at D = Dv = 256) */

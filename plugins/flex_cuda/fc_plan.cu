@@ -66,9 +66,17 @@ static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m 
  * block_rows picks the height where there is a kernel of it (tests, A/B timing).  Measured
  * (session 4): 192 rows gain 2.5% over 128 at 1024 rows (128 of them padding), 10-28% at 4k
  * and 16k rows. */
-static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int mods, int64_t rows,
+static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int need_mods, int64_t rows,
                                          int64_t keys, int causal, int *occupancy) {
     const int64_t mean_walk = causal ? keys / 2 : keys;
+    /* The kernels with the fewest features beyond the problem's (FC_MODS_*): a modifier
+     * without dropout takes a kernel without the dropout code where there is one. */
+    int mods = -1;
+    for (int n = 0; n < self->kernel_count[dtype]; ++n) {
+        const fc_kernel_desc *k = &self->kernels[dtype][n];
+        if (k->kind == kind && k->dp == dp && (k->mods & need_mods) == need_mods && (mods < 0 || k->mods < mods))
+            mods = k->mods;
+    }
     const int wanted = self->block_rows ? self->block_rows : mean_walk <= FC_SHORT_WALK_KEYS ? 64 : 0;
     const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
@@ -230,7 +238,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int64_t widest = d > dv ? d : dv;
         int dp = widest <= 64 ? 64 : widest <= 96 ? 96 : widest <= 128 ? 128 : 256;
         int decode = k->pack * tq <= 16;
-        int mods = p->modifier != ATTN_MOD_NONE || p->dropout_p > 0.0f;
+        int mods = (p->modifier != ATTN_MOD_NONE ? FC_MODS_SCORE : 0) | (p->dropout_p > 0.0f ? FC_MODS_DROPOUT : 0);
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
             kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy); /* head dims 64, 128 */
             /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync
@@ -253,7 +261,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         plan->smem = kernel ? kernel->smem : 0;
     }
     if (!kernel) {
-        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, 1, k->pack * tq, tk, p->causal, &occupancy);
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, FC_MODS_ALL, k->pack * tq, tk, p->causal, &occupancy);
         plan->smem = fc_simt_smem((int)d, (int)dv);
         int blocks = 0;
         if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
@@ -262,7 +270,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
             cudaGetLastError();
     }
     int combine_occupancy;
-    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, 1, 1, 1, 0, &combine_occupancy);
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, FC_MODS_ALL, 1, 1, 0, &combine_occupancy);
     if (!kernel || !plan->combine) {
         snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
         return ATTN_E_INTERNAL;
