@@ -79,6 +79,52 @@ struct fc_wgmma_cfg {
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
+/* fc_frag_finish (fc_frag.cuh) for a warpgroup of the wgmma loop, through shared memory: its 64 rows, normalised
+ * in registers, go to `tile` (its own rows of the block's Q buffer, laid out as Q: tile_rows
+ * rows, swizzled 16-byte chunks; no copy or product reads them any more) and then to O as
+ * 16-byte pieces, consecutive threads writing consecutive pieces of a row.  fc_frag_finish's
+ * 4-byte stores write 8 rows x 16 bytes per warp instruction: the block probe measured ~2,700
+ * cycles from the last product to the exit of a 192-row block at head dim 64.  The caller
+ * checks fc_staged_store_ok() and that every copy into the warpgroup's Q rows has landed. */
+__device__ inline bool fc_staged_store_ok(const fc_params &p) {
+    return fc_direct_store_ok(p) && p.os[2] % 8 == 0 && p.os[1] % 8 == 0 && p.os[0] % 8 == 0 &&
+           (reinterpret_cast<uintptr_t>(p.o) & 15) == 0;
+}
+
+template <class T, int DT, bool MODS>
+__device__ inline void fc_frag_finish_staged(const fc_params &p, const fc_batch &bt, int head_block, int r0, int wg,
+                                             int rl, int qc, const float (&o)[DT][4], const float (&m_run)[2],
+                                             const float (&l_run)[2], unsigned char *tile, int tile_rows) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float l = l_run[h];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        const int row = rl + 8 * h, r = r0 + row;
+        int i, hq;
+        const bool valid = fc_row_coords(p, bt, head_block, r, i, hq);
+        const bool empty = !valid || !(l > 0.0f); /* padding rows (i >= q_len) too */
+        const float inv = empty ? 0.0f : 1.0f / l;
+        if (p.lse && qc == 0 && r < p.pack * p.Tq) {
+            const float m = MODS ? m_run[h] : m_run[h] * p.scale;
+            p.lse[bt.b * p.lses[0] + hq * p.lses[1] + i * p.lses[2]] = empty ? -INFINITY : m + logf(l);
+        }
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt) /* conflict-free: the 8 rows of a warp's store sit in 8 swizzle slots */
+            *reinterpret_cast<uint32_t *>(tile + fc_swz_offset(row, dt, tile_rows) + 4 * qc) =
+                empty ? 0u : fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+    }
+    asm volatile("bar.sync %0, 128;" ::"r"(1 + wg) : "memory"); /* the warpgroup's rows are staged */
+    for (int idx = threadIdx.x % 128; idx < 64 * DT; idx += 128) {
+        const int row = wg * 64 + idx / DT, ch = idx % DT, r = r0 + row;
+        if (r >= p.pack * p.Tq || ch * 8 >= p.Dv) continue; /* not a row or column of the problem */
+        int i, hq;
+        fc_row_coords(p, bt, head_block, r, i, hq);
+        *reinterpret_cast<uint4 *>(static_cast<T *>(p.o) + bt.b * p.os[0] + hq * p.os[1] + (int64_t)i * p.os[2] + ch * 8) =
+            *reinterpret_cast<const uint4 *>(tile + fc_swz_offset(row, ch, tile_rows));
+    }
+}
+
 /* MODS: the score modifiers (fc_frag_modify) are compiled in; DROPOUT: Philox dropout too (one
  * Philox4x32-10 per score: its own instances, so that modifier-only problems do not carry its
  * registers and code). */
@@ -180,15 +226,15 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * and land ~1,700 later; now ~2,000, and Q and the tile land ~800 after the set-up. */
     int cls;
     int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-    if (t < walker.t_end && warp == 0) {
-        if (p.q_tma && lane == 0) { /* one box per 64 head dims; not needed when the block sees no key */
+    if (warp == 0) {
+        if (p.q_tma && lane == 0) { /* one box per 64 head dims (the end stages O there: see it) */
             fc_mbar_arrive_expect_tx(q_bar, (uint32_t)C::Q_BYTES);
 #pragma unroll
             for (int panel = 0; panel < DP / 64; ++panel)
                 fc_tma_load_4d(smem + panel * C::BM * FC_WG_PANEL_ROW_BYTES, &tm_q, q_bar, panel * 64, hb * p.pack,
                                fc_div_pack(p, r0), b);
         }
-        load_kv(0, t);
+        if (t < walker.t_end) load_kv(0, t);
     }
     if (!p.q_tma) {
         fc_copy_q<T>(p, blk, C::BM, C::CHUNKS, [&](int rl, int ch) { return smem + fc_swz_offset(rl, ch, C::BM); });
@@ -369,8 +415,12 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     }
     fc_probe(p, FC_PROBE_LOOP_END);
     fc_cp_async_wait<0>(); /* nothing in flight (Q's cp.async copies when no tile was visited) before the end */
-    if (fc_direct_store_ok(p)) { /* uniform: no block-wide step follows */
-        fc_frag_finish<T, C::DT, MODS>(p, bt, hb, r0 + wr0 + g, qc, o, m_run, l_run);
+    if (fc_staged_store_ok(p)) { /* uniform; only warpgroup-wide steps follow */
+        /* O is staged in this warpgroup's Q rows: a warpgroup that skipped the products (or a
+         * block that walked no tile) may not have seen Q land, from TMA or from other
+         * threads' cp.async. */
+        fc_mbar_wait(q_bar, 0);
+        fc_frag_finish_staged<T, C::DT, MODS>(p, bt, hb, r0, wg, wr0 + g, qc, o, m_run, l_run, smem, C::BM);
         fc_probe(p, FC_PROBE_EXIT);
         return;
     }
