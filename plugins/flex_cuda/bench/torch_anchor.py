@@ -31,7 +31,11 @@ one query row is padded to a 128-row block, so its key blocks count as partial a
 mask compare per score, nothing next to the K/V bytes.  --flex-decode-no-mask restores the
 old call (block_mask=None at Tq = 1).
 
-usage: torch_anchor.py PLUGIN.so [--json OUT.json] [--only prefill|decode] [--no-flex] [--flex-decode-no-mask]
+Score modifiers (MODIFIED): softcap (c = 30, Gemma 2's) and ALiBi (slopes 2^(-8 (h + 1) / H)) as
+FlexAttention score_mods; SDPA has neither (its cells are n/a), so flex-cuda is compared with
+Flex's output instead (max |diff| vs Flex).
+
+usage: torch_anchor.py PLUGIN.so [--json OUT.json] [--only prefill|decode|mods] [--no-flex] [--flex-decode-no-mask]
 """
 import argparse
 import ctypes as C
@@ -60,6 +64,14 @@ PREFILL = [
     ("prefill T16384 D128 bidir", 1, 16, 16, 16384, 16384, 128, 0),
     ("prefill GQA 16/4 T4096 D128 causal", 4, 16, 4, 4096, 4096, 128, 1),
 ]
+# (label, B, Hq, Hkv, Tq, Tk, D, causal, modifier): prefill with a score modifier.
+MODIFIED = [
+    ("softcap T4096 D64 causal", 4, 32, 32, 4096, 4096, 64, 1, "softcap"),
+    ("softcap T4096 D128 causal", 4, 16, 16, 4096, 4096, 128, 1, "softcap"),
+    ("alibi T4096 D128 causal", 4, 16, 16, 4096, 4096, 128, 1, "alibi"),
+]
+SOFTCAP = 30.0
+ATTN_MOD = {None: 0, "softcap": 1, "alibi": 2}
 DECODE = [
     ("decode GQA 32/8 Tk8192", 8, 32, 8, 1, 8192, 128, 1),
     ("decode MHA 32/32 Tk8192", 8, 32, 32, 1, 8192, 128, 1),
@@ -128,16 +140,20 @@ class FlexCuda:
         shape = (C.c_int64 * t.dim())(*t.shape)
         strides = (C.c_int64 * t.dim())(*t.stride())
         self.keep += [shape, strides]
-        code = {torch.bfloat16: 4, torch.float16: 2, torch.float32: 2}[t.dtype]
+        code = {torch.bfloat16: 4, torch.float16: 2, torch.float32: 2}[t.dtype]  # kDLBfloat, kDLFloat
         return DLTensor(t.data_ptr(), DLDevice(2, t.device.index or 0), t.dim(),
                         DLDataType(code, t.element_size() * 8, 1), shape, strides, 0)
 
-    def problem(self, q, k, v, o, causal):
+    def problem(self, q, k, v, o, causal, modifier=None, slopes=None):
         p = Problem()
         p.struct_size = C.sizeof(Problem)
         p.q, p.k, p.v, p.o = (self._tensor(t) for t in (q, k, v, o))
         p.causal = causal
         p.window_left = p.window_right = -1
+        p.modifier = ATTN_MOD[modifier]
+        p.softcap = SOFTCAP
+        if modifier == "alibi":
+            p.alibi_slopes = self._tensor(slopes)
         p.stream = torch.cuda.current_stream().cuda_stream
         return p
 
@@ -192,6 +208,15 @@ def flex_block_mask(create_block_mask, causal, tq, tk, no_decode_mask):
     return mask, f"create_block_mask {mask.BLOCK_SIZE[0]}x{mask.BLOCK_SIZE[1]}: {partial} partial + {full} full key blocks"
 
 
+def flex_score_mod(modifier, slopes, off):
+    """SPEC.md's modifiers as FlexAttention score_mods (score arrives scaled, as SPEC's s)."""
+    if modifier == "softcap":
+        return lambda score, b, h, qi, ki: SOFTCAP * torch.tanh(score / SOFTCAP)
+    if modifier == "alibi":
+        return lambda score, b, h, qi, ki: score - slopes[h] * torch.abs(qi + off - ki)
+    return None
+
+
 def work(b, hq, hkv, tq, tk, d, causal):
     pairs = b * sum(min(tk, tk - tq + i + 1) for i in range(tq)) if causal else b * tq * tk
     flops = 2.0 * pairs * hq * (2 * d)
@@ -232,13 +257,16 @@ def main():
         flex_compiled = torch.compile(flex_attention, dynamic=False)
         flex_path = FlexPathLog()
 
-    shapes = (PREFILL if args.only != "decode" else []) + (DECODE if args.only != "prefill" else [])
+    only = args.only
+    shapes = ([s + (None,) for s in PREFILL] if only in (None, "prefill") else []) + \
+        ([s + (None,) for s in DECODE] if only in (None, "decode") else []) + (MODIFIED if only in (None, "mods") else [])
     results = []
-    for (label, b, hq, hkv, tq, tk, d, causal) in shapes:
+    for (label, b, hq, hkv, tq, tk, d, causal, modifier) in shapes:
         q = torch.randn(b, hq, tq, d, device=dev, dtype=torch.bfloat16)
         k = torch.randn(b, hkv, tk, d, device=dev, dtype=torch.bfloat16)
         v = torch.randn(b, hkv, tk, d, device=dev, dtype=torch.bfloat16)
         o = torch.empty(b, hq, tq, d, device=dev, dtype=torch.bfloat16)
+        slopes = torch.tensor([2.0 ** (-8.0 * (h + 1) / hq) for h in range(hq)], device=dev, dtype=torch.float32)
         flops, nbytes = work(b, hq, hkv, tq, tk, d, causal)
         row = {"case": label, "flops": flops, "bytes": nbytes}
         gqa = hq != hkv
@@ -251,6 +279,9 @@ def main():
             sdpa_kwargs["attn_mask"] = causal_lower_right(tq, tk)
         ref = None
         for name, backend in (("sdpa_flash", SDPBackend.FLASH_ATTENTION), ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION)):
+            if modifier:  # SDPA has no score modifier
+                row[name] = None
+                continue
             try:
                 def fn(backend=backend):
                     with sdpa_kernel(backend):
@@ -265,7 +296,8 @@ def main():
         if flex_compiled is not None:
             try:
                 mask, row["flex_mask"] = flex_block_mask(create_block_mask, causal, tq, tk, args.flex_decode_no_mask)
-                fn = lambda: flex_compiled(q, k, v, block_mask=mask, enable_gqa=gqa)
+                score_mod = flex_score_mod(modifier, slopes, tk - tq)
+                fn = lambda: flex_compiled(q, k, v, score_mod=score_mod, block_mask=mask, enable_gqa=gqa)
                 start = len(flex_path.seen)
                 out = fn()  # compiles: the lowering logs its kernel choice here
                 row["flex_path"] = flex_path.since(start)
@@ -276,7 +308,7 @@ def main():
                 row["flex"] = None
                 row["flex_error"] = str(e).splitlines()[0][:160]
         try:
-            p = fc.problem(q, k, v, o, causal)
+            p = fc.problem(q, k, v, o, causal, modifier, slopes)
             fn = fc.runner(p)
             fn()
             torch.cuda.synchronize()
@@ -292,7 +324,7 @@ def main():
         torch.cuda.empty_cache()
 
     # the table: TFLOP/s for prefill, GB/s for decode, ratios flex-cuda / X
-    print("\n| case | flex-cuda | SDPA flash | SDPA cuDNN | Flex (compiled) | vs flash | vs cuDNN | vs Flex | max|diff| vs SDPA |")
+    print("\n| case | flex-cuda | SDPA flash | SDPA cuDNN | Flex (compiled) | vs flash | vs cuDNN | vs Flex | max|diff| vs SDPA (modifiers: vs Flex) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         decode = r["case"].startswith("decode")
