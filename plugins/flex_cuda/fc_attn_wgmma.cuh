@@ -169,6 +169,35 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     __syncthreads();
     fc_probe(p, FC_PROBE_ENTRY);
 
+    /* One thread's TMA copies, each armed on its barrier with its bytes: K/V tile t of
+     * (batch b, head hkv) into a stage, and the block's Q rows from packed row r0. */
+    auto tma_kv = [&](int stage, int t, int hkv, int b) {
+        uint64_t *bar = &full_bar[stage];
+        unsigned char *kdst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES, *vdst = kdst + C::TILE_BYTES;
+        fc_mbar_arrive_expect_tx(bar, 2 * (uint32_t)C::TILE_BYTES);
+#pragma unroll
+        for (int panel = 0; panel < DP / 64; ++panel) {
+            const uint32_t off = panel * BN * FC_WG_PANEL_ROW_BYTES;
+            fc_tma_load_4d(kdst + off, &tm_k, bar, panel * 64, t * BN, hkv, b);
+            fc_tma_load_4d(vdst + off, &tm_v, bar, panel * 64, t * BN, hkv, b);
+        }
+    };
+    auto tma_q = [&](int r0, int hb, int b) {
+        fc_mbar_arrive_expect_tx(q_bar, (uint32_t)C::Q_BYTES);
+#pragma unroll
+        for (int panel = 0; panel < DP / 64; ++panel)
+            fc_tma_load_4d(smem + panel * C::BM * FC_WG_PANEL_ROW_BYTES, &tm_q, q_bar, panel * 64, hb * p.pack,
+                           fc_div_pack(p, r0), b);
+    };
+    /* Where the host knows that every walk starts at tile 0 (first_tile0: one split, pack ==
+     * group, so batch = blockIdx.z and K/V head = blockIdx.y), that tile and Q are copied before
+     * any other set-up; else once the walk is known (below). */
+    if (p.first_tile0 && threadIdx.x == 0) {
+        const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* as fc_block_at */
+        if (p.q_tma) tma_q(mtile * C::BM, blockIdx.y, blockIdx.z);
+        tma_kv(0, 0, blockIdx.y, blockIdx.z);
+    }
+
     const fc_block blk = fc_block_at(p, C::BM);
     const int hb = blk.hb, b = blk.b, split = blk.split, r0 = blk.r0, hkv = blk.hkv;
     const int key_begin = blk.key_begin, key_end = blk.key_end;
@@ -181,20 +210,12 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * cp.async, zero-filling those rows. */
     const bool ragged_end = p.kv_len != nullptr && bt.kv_len < p.Tk;
     auto load_kv = [&](int stage, int t) {
-        uint64_t *bar = &full_bar[stage];
-        unsigned char *kdst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES, *vdst = kdst + C::TILE_BYTES;
         if (!(ragged_end && (t + 1) * BN > bt.kv_len)) {
-            if (lane == 0) {
-                fc_mbar_arrive_expect_tx(bar, 2 * (uint32_t)C::TILE_BYTES);
-#pragma unroll
-                for (int panel = 0; panel < DP / 64; ++panel) {
-                    const uint32_t off = panel * BN * FC_WG_PANEL_ROW_BYTES;
-                    fc_tma_load_4d(kdst + off, &tm_k, bar, panel * 64, t * BN, hkv, b);
-                    fc_tma_load_4d(vdst + off, &tm_v, bar, panel * 64, t * BN, hkv, b);
-                }
-            }
+            if (lane == 0) tma_kv(stage, t, hkv, b);
             return;
         }
+        uint64_t *bar = &full_bar[stage];
+        unsigned char *kdst = smem + C::Q_BYTES + stage * 2 * C::TILE_BYTES, *vdst = kdst + C::TILE_BYTES;
         const T *kbase = static_cast<const T *>(p.k) + b * p.ks[0] + hkv * p.ks[1];
         const T *vbase = static_cast<const T *>(p.v) + b * p.vs[0] + hkv * p.vs[1];
         constexpr int ROWS_PER_PASS = 32 / C::CHUNKS;
@@ -226,14 +247,8 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * and land ~1,700 later; now ~2,000, and Q and the tile land ~800 after the set-up. */
     int cls;
     int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
-    if (warp == 0) {
-        if (p.q_tma && lane == 0) { /* one box per 64 head dims (the end stages O there: see it) */
-            fc_mbar_arrive_expect_tx(q_bar, (uint32_t)C::Q_BYTES);
-#pragma unroll
-            for (int panel = 0; panel < DP / 64; ++panel)
-                fc_tma_load_4d(smem + panel * C::BM * FC_WG_PANEL_ROW_BYTES, &tm_q, q_bar, panel * 64, hb * p.pack,
-                               fc_div_pack(p, r0), b);
-        }
+    if (warp == 0 && !p.first_tile0) {
+        if (p.q_tma && lane == 0) tma_q(r0, hb, b); /* even when the block sees no key: the end stages O there */
         if (t < walker.t_end) load_kv(0, t);
     }
     if (!p.q_tma) {

@@ -18,11 +18,13 @@ __device__ inline fc_block fc_block_at(const fc_params &p, int block_rows) {
     /* Heaviest query tiles first under causality: they have the most key tiles. */
     const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     k.hb = blockIdx.y;
-    k.b = blockIdx.z / p.splits;
-    k.split = blockIdx.z % p.splits;
+    /* Divisions by runtime values (~25 dependent instructions each) only where they divide:
+     * a block's set-up is on its critical path at short sequences (fc_probe.cuh). */
+    k.b = p.splits == 1 ? (int)blockIdx.z : (int)blockIdx.z / p.splits;
+    k.split = p.splits == 1 ? 0 : (int)blockIdx.z - k.b * p.splits;
     k.r0 = mtile * block_rows;
     k.bt = fc_load_batch(p, k.b);
-    k.hkv = (k.hb * p.pack) / p.group;
+    k.hkv = p.pack == p.group ? k.hb : (k.hb * p.pack) / p.group;
     k.key_begin = k.split * p.split_keys;
     k.key_end = p.Tk - k.key_begin < p.split_keys ? p.Tk : k.key_begin + p.split_keys;
     return k;

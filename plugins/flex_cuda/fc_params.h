@@ -39,6 +39,10 @@ typedef struct fc_params {
     /* The wgmma loop copies its Q rows with one TMA box (tensor map tm_q) rather than per-thread
      * cp.async (fc_plan.cu decides: the block's rows must be whole positions of the group). */
     int32_t q_tma;
+    /* Every block's walk starts at key tile 0 and visits it (no lengths, prefix, left window or
+     * documents, one split, and causal only with Tk >= Tq): the wgmma loop then issues that
+     * tile's copy, and Q's, before any other set-up (fc_plan.cu). */
+    int32_t first_tile0;
 
     int32_t causal, window_left, window_right, modifier;
     float softcap, syn_lambda, syn_eps, syn_beta;
