@@ -96,6 +96,10 @@ __device__ inline bool fc_visible(const fc_params &p, const fc_batch &bt, const 
 __device__ inline void fc_row_keys(const fc_params &p, const fc_batch &bt, const fc_row &row, int &lo, int &hi) {
     lo = hi = 0;
     if (!row.valid) return;
+    if (p.dense) { /* attn_row_key_range's result there, in a few instructions: set-up is on a block's critical path */
+        hi = p.causal ? row.pos + 1 : p.Tk;
+        return;
+    }
     attn_row_mask m = fc_row_mask(p, bt, row.pos, row.doc);
     int64_t l, h;
     attn_row_key_range(&m, &l, &h);
@@ -139,12 +143,17 @@ __device__ inline fc_range fc_rows_range(const fc_params &p, const fc_batch &bt,
     int i_first = fc_div_pack(p, r0), i_last = fc_div_pack(p, r_end - 1);
     if (i_last > bt.q_len - 1) i_last = bt.q_len - 1;
     if (i_first > i_last) return out;
-    /* Documents do not change the ranges: they only mask inside them. */
-    attn_row_mask first = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_first, 0);
-    attn_row_mask last = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_last, 0);
     int64_t lo_first, hi_first, lo_last, hi_last;
-    attn_row_key_range(&first, &lo_first, &hi_first);
-    attn_row_key_range(&last, &lo_last, &hi_last);
+    if (p.dense) { /* as fc_row_keys */
+        lo_first = lo_last = 0;
+        hi_first = p.causal ? p.Tk - p.Tq + i_first + 1 : p.Tk;
+        hi_last = p.causal ? p.Tk - p.Tq + i_last + 1 : p.Tk;
+    } else { /* Documents do not change the ranges: they only mask inside them. */
+        attn_row_mask first = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_first, 0);
+        attn_row_mask last = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_last, 0);
+        attn_row_key_range(&first, &lo_first, &hi_first);
+        attn_row_key_range(&last, &lo_last, &hi_last);
+    }
     int64_t lo = lo_first > key_begin ? lo_first : key_begin;
     int64_t hi = hi_last < key_end ? hi_last : key_end;
     if (hi <= lo) return out; /* nothing in this split: an empty range, not one past its end */

@@ -43,6 +43,9 @@ typedef struct fc_params {
      * documents, one split, and causal only with Tk >= Tq): the wgmma loop then issues that
      * tile's copy, and Q's, before any other set-up (fc_plan.cu). */
     int32_t first_tile0;
+    /* first_tile0 and no right window either: row i sees keys [0, Tk), or under causality
+     * [0, Tk - Tq + i + 1), so the kernels' row ranges skip SPEC's general rules (fc_mask.cuh). */
+    int32_t dense;
 
     int32_t causal, window_left, window_right, modifier;
     float softcap, syn_lambda, syn_eps, syn_beta;

@@ -283,6 +283,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
     plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
     k->first_tile0 = k->splits == 1 && k->pack == k->group && !k->q_len && !k->kv_len && !k->prefix_len && k->window_left < 0 && !k->doc_q &&
                      tq > 0 && tk > 0 && (!k->causal || tk >= tq);
+    k->dense = k->first_tile0 && k->window_right < 0;
     if (k->splits > 1) {
         plan->workspace_bytes = (size_t)k->splits * (size_t)plan->rows * ((size_t)dv + 1) * sizeof(float);
         if (!self->merge_kernel) plan->counter_count = (size_t)plan->grid.x * plan->grid.y * (size_t)batch;
