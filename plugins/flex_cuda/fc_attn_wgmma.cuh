@@ -79,13 +79,14 @@ struct fc_wgmma_cfg {
     static constexpr size_t SMEM = BODY_BYTES + AUX_BYTES + 1024;
 };
 
-/* fc_frag_finish (fc_frag.cuh) for a warpgroup of the wgmma loop, through shared memory: its 64 rows, normalised
- * in registers, go to `tile` (its own rows of the block's Q buffer, laid out as Q: tile_rows
- * rows, swizzled 16-byte chunks; no copy or product reads them any more) and then to O as
- * 16-byte pieces, consecutive threads writing consecutive pieces of a row.  fc_frag_finish's
- * 4-byte stores write 8 rows x 16 bytes per warp instruction: the block probe measured ~2,700
- * cycles from the last product to the exit of a 192-row block at head dim 64.  The caller
- * checks fc_staged_store_ok() and that every copy into the warpgroup's Q rows has landed. */
+/* fc_frag_finish (fc_frag.cuh) for a warpgroup of the wgmma loop, through shared memory: its 64
+ * rows, normalised in registers, go to `tile` (its own rows of the block's Q buffer, laid out as
+ * Q: tile_rows rows, swizzled 16-byte chunks; no copy or product reads them any more) and then
+ * to O as 16-byte pieces, consecutive threads writing consecutive pieces of a row, where
+ * fc_frag_finish's 4-byte stores write 8 rows x 16 bytes per warp instruction.  H100, T1024 D64
+ * on 192-row blocks: the end (last product to exit) fell from ~2,670 to ~2,070 cycles, +1.5%;
+ * the rest of it is the normalisation's latency (docs/PERF.md).  The caller checks
+ * fc_staged_store_ok() and that every copy into the warpgroup's Q rows has landed. */
 __device__ inline bool fc_staged_store_ok(const fc_params &p) {
     return fc_direct_store_ok(p) && p.os[2] % 8 == 0 && p.os[1] % 8 == 0 && p.os[0] % 8 == 0 &&
            (reinterpret_cast<uintptr_t>(p.o) & 15) == 0;
@@ -240,11 +241,12 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     walker.t_end = (brange.hi + BN - 1) / BN;
     fc_doc_bounds(p, bt, hb, r0, C::BM, scratch, walker.doc_min, walker.doc_max);
 
-    /* The first K/V tile and Q are copied before the rest of the set-up (rows, ranges,
-     * descriptors: hundreds of instructions a warp), which then hides their latency: one
-     * block per SM leaves nothing else to hide it at short walks.  H100, T1024 D64 on 192-row
-     * blocks (fc_probe.cuh): the first copy used to leave ~4,600 cycles after a block's start
-     * and land ~1,700 later; now ~2,000, and Q and the tile land ~800 after the set-up. */
+    /* Otherwise the first K/V tile and Q are copied as soon as the walk is known, still before
+     * the rest of the set-up (rows, ranges, descriptors: hundreds of instructions a warp),
+     * which then hides their latency: one block per SM leaves nothing else to hide it at short
+     * walks.  H100, T1024 D64 on 192-row blocks (fc_probe.cuh): the first copy used to leave
+     * ~4,600 cycles after a block's start and land ~1,700 later; now ~2,000, and Q and the
+     * tile land ~800 after the set-up. */
     int cls;
     int t = walker.next(p, bt, brange.lo / BN, threadIdx.x, C::THREADS, cls);
     if (warp == 0 && !p.first_tile0) {
@@ -404,6 +406,8 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             fc_wg_fence();
             issue_s(s, stage);
             issue_pv(pend_stage);
+            /* Not with modifiers: their kernels sit at 255 registers, and P held through the
+             * softmax added to their spill (ptxas, head dim 128: 136 against 120 bytes). */
             if constexpr (C::OVERLAP && !MODS) {
                 fc_wg_wait<1>(); /* S has landed; P V may still run during the softmax */
                 fc_wg_hold<C::NT>(s);
