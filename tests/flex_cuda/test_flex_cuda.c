@@ -168,6 +168,14 @@ static int build_cases(attn_case *cases) {
     c.doc_sizes[1] = 130;
     c.doc_sizes[2] = 120;
     cases[n++] = c;
+    /* Dense problems (no lengths, windows or documents): the first tile and Q are copied before
+     * the set-up, row ranges take the short form.  A group of 3 packs rows that 64-row blocks
+     * cannot copy as one Q box (cp.async) and 192-row blocks can (TMA). */
+    c = make_case(2, 6, 2, 200, 200, 64);
+    cases[n++] = c;
+    c = make_case(1, 4, 4, 300, 300, 128);
+    c.causal = 0;
+    cases[n++] = c;
     return n;
 }
 
