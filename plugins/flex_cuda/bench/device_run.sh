@@ -2,10 +2,12 @@
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
 #   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [variants] [test-variants] [blocks] [ncu]
-#                 [ncu-src] [anchor] [anchor-noflex]
+#                 [ncu-src] [anchor] [anchor-noflex] [probe]
 # `variants` times this build against every build staged as .device/plugins/libattn_flex_cuda_v<name>.so
 # (a baseline commit's build as _vbase.so, compile-time variants, ...), prefill shapes, in one
-# process; `test-variants` runs the cmocka suite on each of those.
+# process; `test-variants` runs the cmocka suite on each of those.  `probe` runs a build made
+# with -DFC_BLOCK_PROBE, staged as .device/plugins/libattn_flex_cuda_probe.so (fc_probe.cuh),
+# on probe_shapes.yaml: one line of cycles per block step for each launch.
 # Each step has its own time limit so that one slow step still leaves the others' logs.
 set -u
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out
@@ -54,6 +56,11 @@ for step in "$@"; do
            --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
            $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_shapes.yaml --warmup 0 --repeats 1 \
            > "$OUT/ncu.txt" 2>&1 ;;
+    probe) cfg=$OUT/probe.yaml
+         printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: probe, plugin: %s}\n' \
+           "$PWD/$B/plugins/libattn_flex_cuda_probe.so" > "$cfg"
+         FC_PROBE=1 timeout 200 $B/bin/attnbench --config "$cfg" --backend probe \
+           --shapes plugins/flex_cuda/bench/probe_shapes.yaml --warmup 0 --repeats 1 > "$OUT/probe.txt" 2>&1 ;;
     anchor) timeout 420 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
     anchor-noflex) timeout 240 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --no-flex --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
   esac
@@ -62,6 +69,6 @@ done
 [ -f "$OUT/ncu.txt" ] && { echo "== ncu"; grep -E "fc_attn_|Duration|Throughput|Achieved Occupancy|Registers Per|Warp Cycles Per Issued|Issue Slots Busy|Executed Ipc A" "$OUT/ncu.txt" | head -60; }
 [ -f "$OUT/test.txt" ] && { echo "== test"; grep -E "FAIL|PASSED|SKIPPED|ERROR|out-of-range" "$OUT/test.txt" | head; }
 [ -f "$OUT/matrix.txt" ] && { echo "== matrix"; head -n 22 "$OUT/matrix.txt" | cut -d'|' -f1-6; }
-for f in attnbench loops merge_ab variants blocks anchor; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
+for f in attnbench loops merge_ab variants blocks anchor probe; do [ -f "$OUT/$f.txt" ] && { echo "== $f"; grep -v '^{' "$OUT/$f.txt" | tail -n 20; }; done
 [ -f "$OUT/sanitize.txt" ] && { echo "== sanitize"; grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitize.txt" | head -20; }
 exit 0
