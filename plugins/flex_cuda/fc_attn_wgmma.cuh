@@ -98,22 +98,12 @@ __device__ inline void fc_frag_finish_staged(const fc_params &p, const fc_batch 
                                              const float (&l_run)[2], unsigned char *tile, int tile_rows) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        float l = l_run[h];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        const int row = rl + 8 * h, r = r0 + row;
-        int i, hq;
-        const bool valid = fc_row_coords(p, bt, head_block, r, i, hq);
-        const bool empty = !valid || !(l > 0.0f); /* padding rows (i >= q_len) too */
-        const float inv = empty ? 0.0f : 1.0f / l;
-        if (p.lse && qc == 0 && r < p.pack * p.Tq) {
-            const float m = MODS ? m_run[h] : m_run[h] * p.scale;
-            p.lse[bt.b * p.lses[0] + hq * p.lses[1] + i * p.lses[2]] = empty ? -INFINITY : m + logf(l);
-        }
+        const int row = rl + 8 * h;
+        const fc_row_end end = fc_frag_row_end<MODS>(p, bt, head_block, r0 + row, qc, m_run[h], l_run[h]);
 #pragma unroll
         for (int dt = 0; dt < DT; ++dt) /* conflict-free: the 8 rows of a warp's store sit in 8 swizzle slots */
             *reinterpret_cast<uint32_t *>(tile + fc_swz_offset(row, dt, tile_rows) + 4 * qc) =
-                empty ? 0u : fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+                end.empty ? 0u : fc_pack2<T>(o[dt][2 * h] * end.inv, o[dt][2 * h + 1] * end.inv);
     }
     asm volatile("bar.sync %0, 128;" ::"r"(1 + wg) : "memory"); /* the warpgroup's rows are staged */
     for (int idx = threadIdx.x % 128; idx < 64 * DT; idx += 128) {
@@ -194,8 +184,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
      * group, so batch = blockIdx.z and K/V head = blockIdx.y), that tile and Q are copied before
      * any other set-up; else once the walk is known (below). */
     if (p.first_tile0 && threadIdx.x == 0) {
-        const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* as fc_block_at */
-        if (p.q_tma) tma_q(mtile * C::BM, blockIdx.y, blockIdx.z);
+        if (p.q_tma) tma_q(fc_block_mtile(p) * C::BM, blockIdx.y, blockIdx.z);
         tma_kv(0, 0, blockIdx.y, blockIdx.z);
     }
 

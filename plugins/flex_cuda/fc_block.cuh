@@ -13,10 +13,14 @@ struct fc_block {
     fc_batch bt;
 };
 
+/* The block's query tile: heaviest first under causality (they have the most key tiles). */
+__device__ inline int fc_block_mtile(const fc_params &p) {
+    return p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
+}
+
 __device__ inline fc_block fc_block_at(const fc_params &p, int block_rows) {
     fc_block k;
-    /* Heaviest query tiles first under causality: they have the most key tiles. */
-    const int mtile = p.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
+    const int mtile = fc_block_mtile(p);
     k.hb = blockIdx.y;
     /* Divisions by runtime values (~25 dependent instructions each) only where they divide:
      * a block's set-up is on its critical path at short sequences (fc_probe.cuh). */

@@ -222,32 +222,50 @@ __device__ inline bool fc_direct_store_ok(const fc_params &p) {
            (reinterpret_cast<uintptr_t>(p.o) & 3) == 0;
 }
 
+/* One of a thread's rows at the end of a one-split block (packed row r; the four threads of a
+ * quad each hold part of its sum l): where it lives in O, whether it is a row of the problem at
+ * all, whether it is empty (nothing visible, or a padding row i >= q_len: O = 0 and LSE = -inf,
+ * as in fc_epilogue; write 0, not o * 0, since a padding row's Q need not be zero), the factor
+ * that normalises its O, and its LSE, written by the quad's first thread where asked.
+ * Collective over the warp (the quad's sum). */
+struct fc_row_end {
+    int i, hq;
+    bool in_problem, empty;
+    float inv;
+};
+
+template <bool MODS>
+__device__ inline fc_row_end fc_frag_row_end(const fc_params &p, const fc_batch &bt, int head_block, int r, int qc,
+                                             float m_run, float l_part) {
+    float l = l_part;
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    fc_row_end e;
+    const bool valid = fc_row_coords(p, bt, head_block, r, e.i, e.hq);
+    e.in_problem = r < p.pack * p.Tq;
+    e.empty = !valid || !(l > 0.0f);
+    e.inv = e.empty ? 0.0f : 1.0f / l;
+    if (p.lse && qc == 0 && e.in_problem) {
+        const float m = MODS ? m_run : m_run * p.scale;
+        p.lse[bt.b * p.lses[0] + e.hq * p.lses[1] + e.i * p.lses[2]] = e.empty ? -INFINITY : m + logf(l);
+    }
+    return e;
+}
+
 template <class T, int DT, bool MODS>
 __device__ inline void fc_frag_finish(const fc_params &p, const fc_batch &bt, int head_block, int r, int qc,
                                       const float (&o)[DT][4], const float (&m_run)[2], const float (&l_run)[2]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        float l = l_run[h];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        int i, hq;
-        const bool valid = fc_row_coords(p, bt, head_block, r + 8 * h, i, hq);
-        if (r + 8 * h >= p.pack * p.Tq) continue; /* not a row of the problem */
-        const bool empty = !valid || !(l > 0.0f); /* padding rows (i >= q_len) too */
-        const float inv = empty ? 0.0f : 1.0f / l;
-        if (p.lse && qc == 0) {
-            const float m = MODS ? m_run[h] : m_run[h] * p.scale;
-            p.lse[bt.b * p.lses[0] + hq * p.lses[1] + i * p.lses[2]] = empty ? -INFINITY : m + logf(l);
-        }
-        T *orow = static_cast<T *>(p.o) + bt.b * p.os[0] + hq * p.os[1] + (int64_t)i * p.os[2];
+        const fc_row_end end = fc_frag_row_end<MODS>(p, bt, head_block, r + 8 * h, qc, m_run[h], l_run[h]);
+        if (!end.in_problem) continue;
+        T *orow = static_cast<T *>(p.o) + bt.b * p.os[0] + end.hq * p.os[1] + (int64_t)end.i * p.os[2];
 #pragma unroll
         for (int dt = 0; dt < DT; ++dt) {
             const int e = dt * 8 + 2 * qc; /* Dv is a multiple of 8: both or neither column is real */
-            /* not o * 0 for an empty row: a padding row's o may be NaN (its Q is not zero-filled
-             * when a TMA box copies Q) */
             if (e < p.Dv)
                 *reinterpret_cast<uint32_t *>(orow + e) =
-                    empty ? 0u : fc_pack2<T>(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+                    end.empty ? 0u : fc_pack2<T>(o[dt][2 * h] * end.inv, o[dt][2 * h + 1] * end.inv);
         }
     }
 }

@@ -91,13 +91,17 @@ __device__ inline bool fc_visible(const fc_params &p, const fc_batch &bt, const 
     return attn_key_visible(&m, j, doc_k) != 0;
 }
 
+/* With p.dense (fc_params.h), row i sees keys [0, this): attn_row_key_range's result for
+ * those problems in a few instructions (a block's set-up is on its critical path). */
+__device__ inline int fc_dense_key_end(const fc_params &p, int i) { return p.causal ? p.Tk - p.Tq + i + 1 : p.Tk; }
+
 /* The keys a row can see under rules 1-3 and 5 (attn_row_key_range): [lo, hi).  Rule 4,
  * documents, is the caller's.  Empty for a padding row. */
 __device__ inline void fc_row_keys(const fc_params &p, const fc_batch &bt, const fc_row &row, int &lo, int &hi) {
     lo = hi = 0;
     if (!row.valid) return;
-    if (p.dense) { /* attn_row_key_range's result there, in a few instructions: set-up is on a block's critical path */
-        hi = p.causal ? row.pos + 1 : p.Tk;
+    if (p.dense) {
+        hi = fc_dense_key_end(p, row.i);
         return;
     }
     attn_row_mask m = fc_row_mask(p, bt, row.pos, row.doc);
@@ -144,10 +148,10 @@ __device__ inline fc_range fc_rows_range(const fc_params &p, const fc_batch &bt,
     if (i_last > bt.q_len - 1) i_last = bt.q_len - 1;
     if (i_first > i_last) return out;
     int64_t lo_first, hi_first, lo_last, hi_last;
-    if (p.dense) { /* as fc_row_keys */
+    if (p.dense) {
         lo_first = lo_last = 0;
-        hi_first = p.causal ? p.Tk - p.Tq + i_first + 1 : p.Tk;
-        hi_last = p.causal ? p.Tk - p.Tq + i_last + 1 : p.Tk;
+        hi_first = fc_dense_key_end(p, i_first);
+        hi_last = fc_dense_key_end(p, i_last);
     } else { /* Documents do not change the ranges: they only mask inside them. */
         attn_row_mask first = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_first, 0);
         attn_row_mask last = fc_row_mask(p, bt, bt.kv_len - bt.q_len + i_last, 0);

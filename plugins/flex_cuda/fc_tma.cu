@@ -67,9 +67,12 @@ int fc_tma_kv_maps(void *encoder, const DLTensor *k, const DLTensor *v, int box_
 int fc_tma_q_map(void *encoder, const DLTensor *q, int pack, int positions, CUtensorMap *out, char *why,
                  size_t why_cap) {
     PFN_cuTensorMapEncodeTiled_v12000 fn = (PFN_cuTensorMapEncodeTiled_v12000)encoder;
-    if (!fn || pack > 256 || positions > 256) { /* a box dimension is at most 256 */
-        snprintf(why, why_cap, fn ? "a Q box of %d x %d rows exceeds 256 per dimension" : "no tensor-map encoder",
-                 pack, positions);
+    if (!fn) {
+        snprintf(why, why_cap, "no tensor-map encoder");
+        return 0;
+    }
+    if (pack > 256 || positions > 256) { /* a box dimension is at most 256 */
+        snprintf(why, why_cap, "a Q box of %d x %d rows exceeds 256 per dimension", pack, positions);
         return 0;
     }
     const int axes[3] = {1, 2, 0}, box[3] = {pack, positions, 1}; /* (D, H, T, B) */
