@@ -16,6 +16,10 @@
 #define FC_LOOP_WGMMA 1 /* as auto, but refuse to create on a device without wgmma */
 #define FC_LOOP_MMA 2   /* always mma.sync (the Ampere-style loop; tests compare the two) */
 
+/* Whether dense prefill takes the persistent kernel (option persistent). */
+#define FC_PERSIST_ON 0 /* wherever it can run (fc_plan.cu) */
+#define FC_PERSIST_OFF 1
+
 typedef struct fc_backend {
     const attn_host_services *host; /* the host's log service (may be NULL) */
     int device; /* every entry point makes it current first: nothing relies on the caller's */
@@ -25,7 +29,8 @@ typedef struct fc_backend {
     void *workspace;          /* split-KV partials, grown on demand */
     size_t workspace_bytes;
     cudaStream_t workspace_stream; /* the stream whose work may still use the workspace and counters */
-    unsigned int *counters;        /* arrival counters of the fused split merge, zeroed once when allocated */
+    unsigned int *counters;        /* the fused split merge's arrival counters or the persistent kernel's item
+                                    * counter; zeroed once when allocated, left zero by every launch */
     size_t counter_bytes;
     volatile int32_t *flag_host;   /* host-mapped: kernels raise it on out-of-range lengths */
     int32_t *flag_device;
@@ -36,6 +41,8 @@ typedef struct fc_backend {
     void *tma_encoder; /* the driver's cuTensorMapEncodeTiled (fc_tma.h) */
     int merge_kernel;  /* option split_merge=kernel: merge splits in fc_combine, not in the last block */
     int block_rows;    /* option block_rows: the wgmma loop's block height where it has that one (0 = auto) */
+    int persistent;        /* option persistent: FC_PERSIST_* */
+    int persistent_blocks; /* its blocks: 0 = one per SM, else this many (tests: many items per block) */
     const fc_kernel_desc *kernels[3];
     int kernel_count[3];
     int occupancy[3][FC_MAX_KERNELS]; /* resident blocks per SM, by table entry (0: unknown) */
@@ -49,7 +56,8 @@ typedef struct fc_plan {
     fc_params params;
     fc_tma_maps tma;        /* the wgmma loop's K, V and Q copies */
     size_t workspace_bytes; /* 0: one split, no workspace */
-    size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); else 0 */
+    size_t counter_count;   /* splits merged in the last block: one counter per (b, head block, m tile); the
+                             * persistent kernel: 1; else 0 */
     int64_t rows;           /* B * Hq * Tq */
     char slower_path[256];  /* why the problem takes a slower kernel than its shape would get; "" if not */
 } fc_plan;

@@ -10,6 +10,7 @@
 #include "fc_attn_mma.cuh"
 #include "fc_attn_simt.cuh"
 #include "fc_attn_wgmma.cuh"
+#include "fc_attn_ws.cuh"
 #include "fc_combine.cuh"
 #include "fc_kernels.h"
 
@@ -36,9 +37,15 @@
     FC_WGMMA_DESC(T, DT, DP, 128, 2, false, false), FC_WGMMA_DESC(T, DT, DP, 128, 2, true, false),         \
         FC_WGMMA_DESC(T, DT, DP, 128, 2, true, true)
 
+/* The persistent kernel (dense prefill at head dim 64, three math warpgroups). */
+#define FC_WS_DESC(T, DT, DP)                                                                               \
+    {(const void *)fc_attn_ws<T, DP>, DT, FC_K_WGMMA_PERSIST, DP, 0, fc_ws_cfg<T, DP>::THREADS,               \
+     fc_ws_cfg<T, DP>::BM, fc_ws_cfg<T, DP>::BN, fc_ws_cfg<T, DP>::SMEM}
+
 #define FC_MMA_SET(T, DT)                                                                                   \
     FC_MMA_DIMS(T, DT, false), FC_MMA_DIMS(T, DT, true), FC_WGMMA_DIM(T, DT, 64), FC_WGMMA_DIM(T, DT, 128),  \
-        FC_WGMMA_DESC(T, DT, 64, 128, 3, false, false), FC_WGMMA_DESC(T, DT, 64, 64, 1, false, false)
+        FC_WGMMA_DESC(T, DT, 64, 128, 3, false, false), FC_WGMMA_DESC(T, DT, 64, 64, 1, false, false),       \
+        FC_WS_DESC(T, DT, 64)
 
 #define FC_COMMON_SET(T, DT)                                                                                \
     {(const void *)fc_attn_simt<T>, DT, FC_K_SIMT, 0, FC_MODS_ALL, FC_SIMT_THREADS, FC_SIMT_BM, FC_SIMT_BN,   \

@@ -17,6 +17,8 @@
 #define FC_K_SIMT 2        /* float32 FMA, any head dim up to 256, any strides */
 #define FC_K_COMBINE 3     /* split-KV merge */
 #define FC_K_WGMMA_PREFILL 4 /* Hopper warpgroup MMAs, 64, 128 or 192 rows per block, one key stream (sm_90a) */
+#define FC_K_WGMMA_PERSIST 5 /* the same, persistent and warp-specialised, for dense prefill (fc_attn_ws.cuh) */
+#define FC_WS_ROWS 192       /* ... whose work items are 192 packed rows */
 
 #define FC_MODS_SCORE 1   /* the score modifiers: softcap, ALiBi, synaptic */
 #define FC_MODS_DROPOUT 2 /* Philox dropout */

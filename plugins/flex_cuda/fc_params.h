@@ -63,9 +63,13 @@ typedef struct fc_params {
      * of each (b, head block, m tile) merges them (fc_merge.cuh); with counters NULL the
      * fc_combine kernel merges instead. */
     int32_t splits, split_keys;
+    /* The persistent kernel (fc_attn_ws.cuh): its work items are the (query tile, head block,
+     * batch) triples, query tile fastest; gridDim.x blocks take them in turn. */
+    int32_t m_tiles, head_blocks, items;
     float *part_o;   /* [splits][B*Hq*Tq][Dv] */
     float *part_lse; /* [splits][B*Hq*Tq] */
-    unsigned int *counters; /* [B][gridDim.y][gridDim.x] arrivals, zero between launches */
+    unsigned int *counters; /* [B][gridDim.y][gridDim.x] arrivals, zero between launches; the persistent
+                             * kernel's item counter (fc_ws_draw) likewise */
 
     /* Set (to 1) by a kernel that found a length outside its bounds (it clamps and goes on);
      * host-mapped, read by synchronize(). */

@@ -67,7 +67,7 @@ static int64_t padding_rows(int64_t rows, int block_m) { return (rows + block_m 
  * (session 4): 192 rows gain 2.5% over 128 at 1024 rows (128 of them padding), 10-28% at 4k
  * and 16k rows. */
 static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, int dp, int need_mods, int64_t rows,
-                                         int64_t keys, int causal, int *occupancy) {
+                                         int64_t keys, int causal, int rows_wanted, int *occupancy) {
     const int64_t mean_walk = causal ? keys / 2 : keys;
     /* The kernels with the fewest features beyond the problem's (FC_MODS_*): a modifier
      * without dropout takes a kernel without the dropout code where there is one. */
@@ -77,7 +77,7 @@ static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, 
         if (k->kind == kind && k->dp == dp && (k->mods & need_mods) == need_mods && (mods < 0 || k->mods < mods))
             mods = k->mods;
     }
-    const int wanted = self->block_rows ? self->block_rows : mean_walk <= FC_SHORT_WALK_KEYS ? 64 : 0;
+    const int wanted = rows_wanted ? rows_wanted : mean_walk <= FC_SHORT_WALK_KEYS ? 64 : 0;
     const fc_kernel_desc *best = NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *k = &self->kernels[dtype][n];
@@ -98,6 +98,47 @@ static const fc_kernel_desc *find_kernel(fc_backend *self, int dtype, int kind, 
         }
     }
     return best;
+}
+
+/* Every block's walk starts at key tile 0, whatever the split count: no lengths, prefix, left
+ * window or documents, and causal only with Tk >= Tq (fc_params.h, first_tile0). */
+static int walks_from_tile0(const fc_params *k) {
+    return k->pack == k->group && !k->q_len && !k->kv_len && !k->prefix_len && k->window_left < 0 && !k->doc_q &&
+           k->Tq > 0 && k->Tk > 0 && (!k->causal || k->Tk >= k->Tq);
+}
+
+/* Whether the plan should take 192-row blocks for the persistent kernel, which hides each
+ * block's start and end behind the others' work: then even short walks, where the grid launch
+ * prefers 64-row blocks (FC_SHORT_WALK_KEYS), run faster on it (H100 and H200, same run: T1024
+ * D64 causal +9%; docs/PERF.md, session 7).  Only where it will run (persistent_kernel below:
+ * dense, Q as one box, one split: enough items to fill the GPU) and where its padding stays
+ * within 1/8 of the rows. */
+static int prefer_persistent(const fc_backend *self, const fc_params *k, int dp, int mods) {
+    if (self->persistent == FC_PERSIST_OFF || dp != 64 || mods || !walks_from_tile0(k) || k->window_right >= 0)
+        return 0;
+    const int64_t rows = (int64_t)k->pack * k->Tq, items = (rows + FC_WS_ROWS - 1) / FC_WS_ROWS * (k->Hq / k->pack) * k->B;
+    return FC_WS_ROWS % k->pack == 0 && padding_rows(rows, FC_WS_ROWS) * 8 <= rows && items >= self->sm_count;
+}
+
+/* The persistent kernel (fc_attn_ws.cuh) that replaces `grid_kernel` for this problem, or NULL.
+ * It runs only dense problems (first_tile0 and dense, fc_params.h) without modifiers, with Q as
+ * one TMA box and O stored as 16-byte pieces, at the wgmma loop's head dim and height.  Option
+ * persistent=on (the default) takes it wherever it runs (head dim 64 at 192-row blocks; 15-22% faster
+ * than the grid launch on every dense prefill shape of the anchor table, docs/PERF.md, session
+ * 7). */
+static const fc_kernel_desc *persistent_kernel(const fc_backend *self, int dtype, const fc_kernel_desc *grid_kernel,
+                                               const attn_problem *p, const fc_params *k) {
+    if (self->persistent == FC_PERSIST_OFF || grid_kernel->kind != FC_K_WGMMA_PREFILL || grid_kernel->mods != 0)
+        return NULL;
+    if (!k->dense || !k->q_tma || k->splits != 1) return NULL;
+    const DLTensor *o = &p->o;
+    if (o->strides[3] != 1 || o->strides[2] % 8 || o->strides[1] % 8 || o->strides[0] % 8 || (uintptr_t)tensor_ptr(o) % 16)
+        return NULL; /* fc_staged_store_ok */
+    for (int n = 0; n < self->kernel_count[dtype]; ++n) {
+        const fc_kernel_desc *c = &self->kernels[dtype][n];
+        if (c->kind == FC_K_WGMMA_PERSIST && c->dp == grid_kernel->dp && c->block_m == grid_kernel->block_m) return c;
+    }
+    return NULL;
 }
 
 static void copy_strides(const DLTensor *t, int64_t *out, int n) {
@@ -240,7 +281,11 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int decode = k->pack * tq <= 16;
         int mods = (p->modifier != ATTN_MOD_NONE ? FC_MODS_SCORE : 0) | (p->dropout_p > 0.0f ? FC_MODS_DROPOUT : 0);
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
-            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy); /* head dims 64, 128 */
+            const int rows_wanted = self->block_rows               ? self->block_rows
+                                    : prefer_persistent(self, k, dp, mods) ? FC_WS_ROWS
+                                                                           : 0;
+            kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, rows_wanted,
+                                 &occupancy); /* head dims 64, 128 */
             /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync
              * (run() logs why, at debug level). */
             char why[128];
@@ -256,12 +301,13 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
                                         sizeof why);
         }
         if (!kernel)
-            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, &occupancy);
+            kernel = find_kernel(self, dtype, decode ? FC_K_MMA_DECODE : FC_K_MMA_PREFILL, dp, mods, k->pack * tq, tk,
+                                 p->causal, self->block_rows, &occupancy);
         if (!decode) min_split_keys = 128;
         plan->smem = kernel ? kernel->smem : 0;
     }
     if (!kernel) {
-        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, FC_MODS_ALL, k->pack * tq, tk, p->causal, &occupancy);
+        kernel = find_kernel(self, dtype, FC_K_SIMT, 0, FC_MODS_ALL, k->pack * tq, tk, p->causal, 0, &occupancy);
         plan->smem = fc_simt_smem((int)d, (int)dv);
         int blocks = 0;
         if (kernel && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel->fn, kernel->threads, plan->smem) == cudaSuccess)
@@ -270,7 +316,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
             cudaGetLastError();
     }
     int combine_occupancy;
-    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, FC_MODS_ALL, 1, 1, 0, &combine_occupancy);
+    plan->combine = find_kernel(self, dtype, FC_K_COMBINE, 0, FC_MODS_ALL, 1, 1, 0, 0, &combine_occupancy);
     if (!kernel || !plan->combine) {
         snprintf(msg, msg_cap, "internal: no kernel compiled for this dtype");
         return ATTN_E_INTERNAL;
@@ -281,9 +327,19 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
     int64_t head_blocks = hq / k->pack;
     choose_splits(self, m_tiles * head_blocks * batch, occupancy, min_split_keys, tk, batch, &k->splits, &k->split_keys);
     plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
-    k->first_tile0 = k->splits == 1 && k->pack == k->group && !k->q_len && !k->kv_len && !k->prefix_len && k->window_left < 0 && !k->doc_q &&
-                     tq > 0 && tk > 0 && (!k->causal || tk >= tq);
+    k->first_tile0 = k->splits == 1 && walks_from_tile0(k);
     k->dense = k->first_tile0 && k->window_right < 0;
+    const fc_kernel_desc *persistent = persistent_kernel(self, dtype, kernel, p, k);
+    if (persistent) {
+        plan->kernel = kernel = persistent;
+        plan->smem = kernel->smem;
+        k->m_tiles = (int32_t)m_tiles;
+        k->head_blocks = (int32_t)head_blocks;
+        k->items = (int32_t)(m_tiles * head_blocks * batch);
+        int64_t blocks = self->persistent_blocks ? self->persistent_blocks : self->sm_count;
+        plan->grid = dim3((unsigned)(blocks < k->items ? blocks : k->items));
+        plan->counter_count = 1; /* the item counter (fc_ws_draw) */
+    }
     if (k->splits > 1) {
         plan->workspace_bytes = (size_t)k->splits * (size_t)plan->rows * ((size_t)dv + 1) * sizeof(float);
         if (!self->merge_kernel) plan->counter_count = (size_t)plan->grid.x * plan->grid.y * (size_t)batch;

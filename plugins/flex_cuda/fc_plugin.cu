@@ -103,9 +103,23 @@ static attn_status parse_options(fc_backend *self, const attn_option *options, u
                 snprintf(msg, msg_cap, "option block_rows: '%s' is not auto, 64, 128 or 192", value);
                 st = ATTN_E_INVALID;
             }
+        } else if (strcmp(key, "persistent") == 0) {
+            self->persistent_blocks = 0;
+            if (strcmp(value, "off") == 0)
+                self->persistent = FC_PERSIST_OFF;
+            else if (strcmp(value, "on") == 0)
+                self->persistent = FC_PERSIST_ON;
+            else {
+                self->persistent = FC_PERSIST_ON;
+                st = parse_int(key, value, 1, 4096, &self->persistent_blocks, msg, msg_cap);
+                if (st != ATTN_OK)
+                    snprintf(msg, msg_cap, "option persistent: '%s' is not on, off or a block count 1-4096", value);
+            }
         } else {
             snprintf(msg, msg_cap,
-                     "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop, block_rows)", key);
+                     "unknown option '%s' (known: device, splits, tensor_cores, split_merge, main_loop, block_rows, "
+                     "persistent)",
+                     key);
             st = ATTN_E_INVALID;
         }
         if (st != ATTN_OK) return st;
@@ -142,7 +156,8 @@ static attn_status prepare_kernels(fc_backend *self, char *msg, uint32_t msg_cap
                 FC_TRY(cudaFuncSetAttribute(k->fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k->smem),
                        "cudaFuncSetAttribute(max dynamic shared memory)");
             /* All of the SM's unified memory as shared memory: two prefill blocks of ~70-100 KB fit. */
-            if (k->kind == FC_K_MMA_PREFILL || k->kind == FC_K_MMA_DECODE || k->kind == FC_K_WGMMA_PREFILL)
+            if (k->kind == FC_K_MMA_PREFILL || k->kind == FC_K_MMA_DECODE || k->kind == FC_K_WGMMA_PREFILL ||
+                k->kind == FC_K_WGMMA_PERSIST)
                 FC_TRY(cudaFuncSetAttribute(k->fn, cudaFuncAttributePreferredSharedMemoryCarveout,
                                             cudaSharedmemCarveoutMaxShared),
                        "cudaFuncSetAttribute(shared memory carveout)");
@@ -291,10 +306,11 @@ static attn_status grow_buffer(void **buffer, size_t *have, size_t bytes, int ze
     return ATTN_OK;
 }
 
-/* The split-KV workspace and, for the fused merge, its arrival counters, grown on demand.
- * Work still queued on another stream may use them: wait for it first.  The counters are
- * zeroed once per allocation (one cudaMemsetAsync of 4 bytes a group); after that every
- * launch leaves them zero, because the last block of each group resets its own. */
+/* The split-KV workspace and, for the fused merge, its arrival counters (for the persistent
+ * kernel its item counter), grown on demand.  Work still queued on another stream may use
+ * them: wait for it first.  The counters are zeroed once per allocation (one cudaMemsetAsync
+ * of 4 bytes a group); after that every launch leaves them zero, because the last block of
+ * each group resets its own (the persistent kernel: the block that draws the last item). */
 static attn_status ensure_workspace(fc_backend *self, const fc_plan *plan, cudaStream_t stream, char *msg,
                                     uint32_t msg_cap) {
     if (self->workspace_stream && self->workspace_stream != stream)
@@ -317,7 +333,7 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
     if (plan.slower_path[0]) fc_log(self, ATTN_LOG_DEBUG, "%s", plan.slower_path);
     cudaStream_t stream = problem->stream ? (cudaStream_t)(uintptr_t)problem->stream : self->stream;
     self->last_stream = stream;
-    if (plan.workspace_bytes) {
+    if (plan.workspace_bytes || plan.counter_count) {
         st = ensure_workspace(self, &plan, stream, msg, msg_cap);
         if (st != ATTN_OK) return st;
         plan.params.part_o = (float *)self->workspace;

@@ -176,6 +176,13 @@ static int build_cases(attn_case *cases) {
     c = make_case(1, 4, 4, 300, 300, 128);
     c.causal = 0;
     cases[n++] = c;
+    /* Dense problems at head dim 64 for the persistent kernel (test_persistent): a last query
+     * tile with 40 rows (two idle warpgroups); MQA, causal with more keys than queries. */
+    c = make_case(2, 3, 3, 1000, 1000, 64);
+    c.causal = 0;
+    cases[n++] = c;
+    c = make_case(1, 4, 1, 300, 520, 64);
+    cases[n++] = c;
     return n;
 }
 
@@ -219,7 +226,7 @@ static void run_variant(const char *variant, const attn_option *options, uint32_
     attn_option golden_mode = {"mode", "golden"}, baseline_mode = {"mode", "baseline"};
     assert_int_equal(attn_backend_open("golden", SDPA_REF, &golden_mode, 1, &golden, &err), ATTN_OK);
     assert_int_equal(attn_backend_open("baseline", SDPA_REF, &baseline_mode, 1, &baseline, &err), ATTN_OK);
-    attn_case cases[16];
+    attn_case cases[24];
     int n = build_cases(cases);
     for (int k = 0; k < n; ++k)
         for (int32_t dtype = 0; dtype < ATTN_DTYPE_COUNT; ++dtype) {
@@ -274,6 +281,16 @@ static void test_wgmma_128_rows(void **state) {
     run_variant("rows128", options, 1);
 }
 
+/* The persistent kernel on every case it runs (the three dense cases at head dim 64 without
+ * a modifier; one split, which the plan would otherwise give these small problems), on three
+ * blocks, so that each walks many items and both Q buffers in turn. */
+static void test_persistent(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_option options[] = {{"block_rows", "192"}, {"persistent", "3"}, {"splits", "1"}};
+    run_variant("persist3", options, 3);
+}
+
 /* Option values are checked before any device is looked for: these run everywhere. */
 static void expect_option_refused(const char *key, const char *value, const char *message) {
     attn_backend *flex = NULL;
@@ -286,6 +303,12 @@ static void expect_option_refused(const char *key, const char *value, const char
 static void test_bad_main_loop(void **state) {
     (void)state;
     expect_option_refused("main_loop", "fast", "option main_loop: 'fast' is not auto, wgmma or mma");
+}
+
+static void test_bad_persistent(void **state) {
+    (void)state;
+    expect_option_refused("persistent", "many", "option persistent: 'many' is not on, off or a block count 1-4096");
+    expect_option_refused("persistent", "0", "option persistent: '0' is not on, off or a block count 1-4096");
 }
 
 static void test_bad_block_rows(void **state) {
@@ -499,6 +522,8 @@ int main(void) {
         cmocka_unit_test(test_wgmma_192_rows),
         cmocka_unit_test(test_wgmma_128_rows),
         cmocka_unit_test(test_bad_block_rows),
+        cmocka_unit_test(test_persistent),
+        cmocka_unit_test(test_bad_persistent),
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),
         cmocka_unit_test(test_length_out_of_range),

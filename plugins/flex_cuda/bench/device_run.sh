@@ -2,7 +2,7 @@
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
 #   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [variants] [test-variants] [blocks] [ncu]
-#                 [ncu-src] [anchor] [anchor-noflex] [probe]
+#                 [ncu-src] [anchor] [anchor-noflex] [probe] [persist-ab]
 # `variants` times this build against every build staged as .device/plugins/libattn_flex_cuda_v<name>.so
 # (a baseline commit's build as _vbase.so, compile-time variants, ...), prefill shapes, in one
 # process; `test-variants` runs the cmocka suite on each of those.  `probe` runs a build made
@@ -44,6 +44,9 @@ for step in "$@"; do
            ATTN_TEST_FLEX_CUDA=$PWD/$v timeout 150 $B/tests/flex_cuda/test_flex_cuda > "$OUT/test_$(basename "$v" .so).txt" 2>&1
            echo "== $(basename "$v"): $(grep -E 'PASSED|FAILED' "$OUT/test_$(basename "$v" .so).txt" | tr '\n' ' ')"
          done ;;
+    persist-ab) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/persistent_ab.yaml --backend flex-cuda \
+           --backend flex-cuda-grid --backend flex-cuda-p192 --backend flex-cuda-g192 --preset prefill \
+           > "$OUT/persist_ab.txt" 2>&1 ;;
     blocks) timeout 240 $B/bin/attnbench --config plugins/flex_cuda/bench/blocks_ab.yaml --backend flex-cuda \
            --backend flex-cuda-128 --backend flex-cuda-192 --backend flex-cuda-64 --preset prefill > "$OUT/blocks.txt" 2>&1 ;;
     ncu-src) timeout 300 ncu --set full --import-source yes --kernel-name regex:fc_attn_wgmma --launch-count 2 \
