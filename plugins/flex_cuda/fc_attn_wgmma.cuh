@@ -36,7 +36,7 @@
 #include "fc_ptx.cuh"
 #include "fc_tma.cuh"
 #include "fc_types.cuh"
-#include "fc_wgmma_ptx.cuh"
+#include "fc_wg_tile.cuh"
 
 template <class T, int DP, int BN, int NWG>
 struct fc_wgmma_cfg {
@@ -59,7 +59,7 @@ struct fc_wgmma_cfg {
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
     static constexpr bool STAGE_COUNTERS = !OVERLAP;
-    /* The stage's descriptor word through a shuffle (see stage_lo), likewise only without the
+    /* The stage's descriptor word through a shuffle (fc_wg_tile::stage_lo), likewise only without the
      * overlap: same run, H100, three warpgroups +2-3% (head dim 64), two warpgroups -1-2% at
      * head dim 128, one (with the overlap) -1-2%; both kept with one warpgroup's overlap on
      * 64-key tiles: -1%. */
@@ -125,8 +125,6 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
                   const __grid_constant__ CUtensorMap tm_q) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using C = fc_wgmma_cfg<T, DP, BN, NWG>;
-    using MMA_S = fc_wgmma<T, BN>;
-    using MMA_O = fc_wgmma<T, DP>;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     unsigned char *smem = smem_raw + ((1024 - (fc_smem_addr(smem_raw) & 1023)) & 1023);
 
@@ -263,46 +261,12 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
     for (int dt = 0; dt < C::DT; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
     float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
 
-    /* Descriptors: Q's rows of this warpgroup (K-major, 8-row groups 1024 bytes apart); K of a
-     * stage likewise; V of a stage MN-major (8-key groups 1024 apart, 64-dim panels one panel
-     * apart).  Within a 64-column panel a 16-wide k step moves the start by 32 bytes: the
-     * hardware applies the swizzle to the final address. */
-    const uint32_t q_lo = __shfl_sync(0xffffffffu, fc_wg_desc_lo(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0), 0);
-    const uint32_t k_lo = fc_wg_desc_lo(kv_addr, 0);
-    const uint32_t v_lo = fc_wg_desc_lo(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES);
-    constexpr uint32_t HI = fc_wg_desc_hi(1024);
-    auto q_desc = [&](int ks) { return fc_wg_desc(q_lo + (((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI); };
-    /* A stage's first descriptor word goes through a shuffle from lane 0 (as wg above): the
-     * stage is a loop-carried value the compiler cannot prove warp-uniform, and without it
-     * every descriptor word was built in vector registers and moved to uniform ones (ncu,
-     * T4096 D64: ~90 instructions per warp and tile). */
-    auto stage_lo = [&](uint32_t lo, int stage) {
-        const uint32_t w = lo + ((stage * 2 * (uint32_t)C::TILE_BYTES) >> 4);
-        return C::UNIFORM_STAGE ? __shfl_sync(0xffffffffu, w, 0) : w;
-    };
-    auto k_desc = [&](uint32_t k_stage_lo, int ks) {
-        return fc_wg_desc(k_stage_lo + (((ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
-    };
-    auto v_desc = [&](uint32_t v_stage_lo, int kk) {
-        return fc_wg_desc(v_stage_lo + ((kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
-    };
-
+    /* The products on a stage (fc_wg_tile.cuh): this warpgroup's Q rows, stage 0's K and V. */
+    const fc_wg_tile<T, DP, BN, C::BM, C::UNIFORM_STAGE> mma(q_addr + wg * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, kv_addr);
     /* P of the previous iteration's tile, waiting for its product with that tile's V. */
     uint32_t pa[BN / 16][4];
     int pend_stage = 0;
-    auto issue_pv = [&](int stage) {
-        const uint32_t v_stage_lo = stage_lo(v_lo, stage);
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(v_stage_lo, kk));
-        fc_wg_commit();
-    };
-    /* Before a fence (the registers wgmma reads are written) and after the wait that retired
-     * a product (its registers are free): the compiler may move neither across. */
-    auto hold_pv = [&]() {
-        fc_wg_hold<C::DT>(o);
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
-    };
+    auto hold_pv = [&]() { mma.hold_pv(o, pa); };
 
     /* Iteration k's tile k (stage k % STAGES, phase (k / STAGES) & 1; see STAGE_COUNTERS)
      * must have landed; then tile k + 1 is copied into the stage of tile k - 2 (phase one
@@ -328,17 +292,6 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
         cls = cls_next;
         stage = stage_next;
         phase = phase_next;
-    };
-    auto issue_s = [&](float (&s)[C::NT][4], int stage) {
-        const uint32_t k_stage_lo = stage_lo(k_lo, stage);
-#pragma unroll
-        for (int ks = 0; ks < DP / 16; ++ks) {
-            if (ks == 0)
-                MMA_S::ss0(s, q_desc(ks), k_desc(k_stage_lo, ks));
-            else
-                MMA_S::ss(s, q_desc(ks), k_desc(k_stage_lo, ks), 1);
-        }
-        fc_wg_commit();
     };
     /* Mask, modifiers, online softmax: S of tile t becomes P; returns each row's alpha. */
     auto softmax = [&](float (&s)[C::NT][4], float (&alpha)[2]) {
@@ -380,7 +333,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             float s[C::NT][4], alpha[2];
             fc_probe(p, FC_PROBE_FIRST_S);
             fc_wg_fence();
-            issue_s(s, 0);
+            mma.issue_s(s, 0);
             fc_wg_wait<0>();
             fc_wg_hold<C::NT>(s);
             softmax(s, alpha); /* o is still 0: no rescale */
@@ -393,8 +346,8 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             float s[C::NT][4], alpha[2];
             hold_pv();
             fc_wg_fence();
-            issue_s(s, stage);
-            issue_pv(pend_stage);
+            mma.issue_s(s, stage);
+            mma.issue_pv(o, pa, pend_stage);
             /* Not with modifiers: their kernels sit at 255 registers, and P held through the
              * softmax added to their spill (ptxas, head dim 128: 136 against 120 bytes). */
             if constexpr (C::OVERLAP && !MODS) {
@@ -415,11 +368,7 @@ __global__ void __launch_bounds__(fc_wgmma_cfg<T, DP, BN, NWG>::THREADS, fc_wgmm
             pend_stage = stage;
             advance();
         }
-        hold_pv();
-        fc_wg_fence();
-        issue_pv(pend_stage);
-        fc_wg_wait<0>();
-        hold_pv();
+        mma.last_pv(o, pa, pend_stage);
     }
     fc_probe(p, FC_PROBE_LOOP_END);
     fc_cp_async_wait<0>(); /* nothing in flight (Q's cp.async copies when no tile was visited) before the end */

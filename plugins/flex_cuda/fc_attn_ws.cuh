@@ -92,8 +92,6 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using C = fc_ws_cfg<T, DP>;
     constexpr int BN = C::BN;
-    using MMA_S = fc_wgmma<T, BN>;
-    using MMA_O = fc_wgmma<T, DP>;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     unsigned char *smem = smem_raw + ((1024 - (fc_smem_addr(smem_raw) & 1023)) & 1023);
     unsigned char *kv_smem = smem + C::Q_SLOTS * C::Q_BYTES; /* stage s: K at + 2s tiles, V after it */
@@ -162,17 +160,7 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
     const int wr0 = mw * C::WG_ROWS + (warp % 4) * 16; /* this warp's first row in the item */
     const float sm_scale = p.scale * FC_LOG2E;
 
-    /* Descriptors as in fc_attn_wgmma: K-major Q and K, MN-major V; words of stage 0 and
-     * slot 0, stepped by adding offset >> 4. */
-    const uint32_t q_lo0 =
-        __shfl_sync(0xffffffffu, fc_wg_desc_lo(fc_smem_addr(smem) + mw * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, 0), 0);
-    const uint32_t kv_addr = fc_smem_addr(kv_smem);
-    const uint32_t k_lo = fc_wg_desc_lo(kv_addr, 0);
-    const uint32_t v_lo = fc_wg_desc_lo(kv_addr + (uint32_t)C::TILE_BYTES, BN * FC_WG_PANEL_ROW_BYTES);
-    constexpr uint32_t HI = fc_wg_desc_hi(1024);
-    auto stage_lo = [&](uint32_t lo, int stage) {
-        return __shfl_sync(0xffffffffu, lo + ((stage * 2 * (uint32_t)C::TILE_BYTES) >> 4), 0);
-    };
+    const uint32_t q_rows = fc_smem_addr(smem) + mw * C::WG_ROWS * FC_WG_PANEL_ROW_BYTES, kv_addr = fc_smem_addr(kv_smem);
 
     int stage = 0, phase = 0; /* the ring, as the producer fills it */
     for (int n = 0;; ++n) {
@@ -198,40 +186,11 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
         for (int dt = 0; dt < C::DT; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
         float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
 
-        const uint32_t q_lo = q_lo0 + ((slot * (uint32_t)C::Q_BYTES) >> 4);
-        auto q_desc = [&](int ks) {
-            return fc_wg_desc(q_lo + (((ks / 4) * C::BM * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
-        };
-        auto k_desc = [&](uint32_t k_stage_lo, int ks) {
-            return fc_wg_desc(k_stage_lo + (((ks / 4) * BN * FC_WG_PANEL_ROW_BYTES + (ks % 4) * 32) >> 4), HI);
-        };
-        auto v_desc = [&](uint32_t v_stage_lo, int kk) {
-            return fc_wg_desc(v_stage_lo + ((kk * 16 * FC_WG_PANEL_ROW_BYTES) >> 4), HI);
-        };
-        uint32_t pa[BN / 16][4];
+        /* The products on a stage (fc_wg_tile.cuh), reading this item's Q buffer. */
+        const fc_wg_tile<T, DP, BN, C::BM, true> mma(q_rows + slot * (uint32_t)C::Q_BYTES, kv_addr);
+        uint32_t pa[BN / 16][4]; /* P of the previous tile, waiting for its product with that tile's V */
         int pend_stage = 0;
-        auto issue_pv = [&](int st) {
-            const uint32_t v_stage_lo = stage_lo(v_lo, st);
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) MMA_O::rs(o, pa[kk], v_desc(v_stage_lo, kk));
-            fc_wg_commit();
-        };
-        auto hold_pv = [&]() {
-            fc_wg_hold<C::DT>(o);
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) fc_wg_hold_regs(pa[kk]);
-        };
-        auto issue_s = [&](float (&s)[C::NT][4], int st) {
-            const uint32_t k_stage_lo = stage_lo(k_lo, st);
-#pragma unroll
-            for (int ks = 0; ks < DP / 16; ++ks) {
-                if (ks == 0)
-                    MMA_S::ss0(s, q_desc(ks), k_desc(k_stage_lo, ks));
-                else
-                    MMA_S::ss(s, q_desc(ks), k_desc(k_stage_lo, ks), 1);
-            }
-            fc_wg_commit();
-        };
+        auto hold_pv = [&]() { mma.hold_pv(o, pa); };
         /* Tile t's scores -> P (unnormalised) and each row's alpha. */
         auto softmax_p = [&](float (&s)[C::NT][4], float (&alpha)[2], int t) {
             const int n0 = t * BN;
@@ -262,7 +221,7 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
             {
                 float s[C::NT][4], alpha[2];
                 fc_wg_fence();
-                issue_s(s, stage);
+                mma.issue_s(s, stage);
                 fc_wg_wait<0>();
                 fc_wg_hold<C::NT>(s);
                 softmax_p(s, alpha, 0); /* o is still 0: no rescale */
@@ -276,8 +235,8 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
                 float s[C::NT][4], alpha[2];
                 hold_pv();
                 fc_wg_fence();
-                issue_s(s, stage);
-                issue_pv(pend_stage);
+                mma.issue_s(s, stage);
+                mma.issue_pv(o, pa, pend_stage);
                 fc_wg_wait<0>();
                 fc_wg_hold<C::NT>(s);
                 hold_pv();
@@ -289,11 +248,7 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
                 pend_stage = stage;
                 advance();
             }
-            hold_pv();
-            fc_wg_fence();
-            issue_pv(pend_stage);
-            fc_wg_wait<0>();
-            hold_pv();
+            mma.last_pv(o, pa, pend_stage);
             fc_mbar_arrive(&empty_bar[pend_stage]);
         }
         /* O through this warpgroup's rows of the item's Q buffer, then the buffer goes back
