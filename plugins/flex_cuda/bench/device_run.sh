@@ -2,7 +2,7 @@
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
 #   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [variants] [test-variants] [blocks] [ncu]
-#                 [ncu-src] [anchor] [anchor-noflex] [probe] [persist-ab]
+#                 [ncu-src] [anchor] [anchor-noflex] [probe] [persist-ab] [sanitize-persist]
 # `variants` times this build against every build staged as .device/plugins/libattn_flex_cuda_v<name>.so
 # (a baseline commit's build as _vbase.so, compile-time variants, ...), prefill shapes, in one
 # process; `test-variants` runs the cmocka suite on each of those.  `probe` runs a build made
@@ -24,6 +24,11 @@ for step in "$@"; do
   case $step in
     test) timeout 300 $B/tests/flex_cuda/test_flex_cuda > "$OUT/test.txt" 2>&1 ;;
     sanitize) timeout 240 compute-sanitizer --tool memcheck --print-limit 20 $B/tests/flex_cuda/test_flex_cuda > "$OUT/sanitize.txt" 2>&1 ;;
+    sanitize-persist) for tool in memcheck racecheck synccheck; do # the persistent kernel on persistent_shapes.yaml
+           timeout 120 compute-sanitizer --tool $tool --print-limit 20 $B/bin/attnbench --backend flex-cuda \
+             --shapes plugins/flex_cuda/bench/persistent_shapes.yaml --warmup 0 --repeats 1 > "$OUT/sanitize_$tool.txt" 2>&1
+           echo "   $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitize_$tool.txt" | tr '\n' ' ')"
+         done ;;
     matrix) timeout 300 $B/bin/attnmatrix --quiet --pairs > "$OUT/matrix.txt" 2>&1 ;;
     bench) timeout 300 $B/bin/attnbench --backend flex-cuda --preset all > "$OUT/attnbench.txt" 2>&1 ;;
     loops) timeout 300 $B/bin/attnbench --config plugins/flex_cuda/bench/main_loops.yaml --backend flex-cuda \
