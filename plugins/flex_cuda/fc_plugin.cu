@@ -331,6 +331,9 @@ static attn_status fc_run(void *backend, const attn_problem *problem, char *msg,
     attn_status st = fc_plan_problem(self, problem, &plan, msg, msg_cap);
     if (st != ATTN_OK) return st;
     if (plan.slower_path[0]) fc_log(self, ATTN_LOG_DEBUG, "%s", plan.slower_path);
+    if (plan.kernel->kind == FC_K_WGMMA_PERSIST)
+        fc_log(self, ATTN_LOG_DEBUG, "dense prefill on the persistent kernel: %d items of %d rows on %u blocks",
+               (int)plan.params.items, plan.kernel->block_m, plan.grid.x);
     cudaStream_t stream = problem->stream ? (cudaStream_t)(uintptr_t)problem->stream : self->stream;
     self->last_stream = stream;
     if (plan.workspace_bytes || plan.counter_count) {

@@ -25,9 +25,10 @@ for step in "$@"; do
     test) timeout 300 $B/tests/flex_cuda/test_flex_cuda > "$OUT/test.txt" 2>&1 ;;
     sanitize) timeout 240 compute-sanitizer --tool memcheck --print-limit 20 $B/tests/flex_cuda/test_flex_cuda > "$OUT/sanitize.txt" 2>&1 ;;
     sanitize-persist) for tool in memcheck racecheck synccheck; do # the persistent kernel on persistent_shapes.yaml
-           timeout 120 compute-sanitizer --tool $tool --print-limit 20 $B/bin/attnbench --backend flex-cuda \
+           ATTN_LOG=debug timeout 120 compute-sanitizer --tool $tool --print-limit 20 $B/bin/attnbench --backend flex-cuda \
              --shapes plugins/flex_cuda/bench/persistent_shapes.yaml --warmup 0 --repeats 1 > "$OUT/sanitize_$tool.txt" 2>&1
-           echo "   $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitize_$tool.txt" | tr '\n' ' ')"
+           echo "   $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitize_$tool.txt" | tr '\n' ' ')" \
+             "$(grep -c 'persistent kernel' "$OUT/sanitize_$tool.txt") launches on the persistent kernel"
          done ;;
     matrix) timeout 300 $B/bin/attnmatrix --quiet --pairs > "$OUT/matrix.txt" 2>&1 ;;
     bench) timeout 300 $B/bin/attnbench --backend flex-cuda --preset all > "$OUT/attnbench.txt" 2>&1 ;;
