@@ -108,7 +108,7 @@ __device__ inline void fc_frag_finish_staged(const fc_params &p, const fc_batch 
     asm volatile("bar.sync %0, 128;" ::"r"(1 + wg) : "memory"); /* the warpgroup's rows are staged */
     for (int idx = threadIdx.x % 128; idx < 64 * DT; idx += 128) {
         const int row = wg * 64 + idx / DT, ch = idx % DT, r = r0 + row;
-        if (r >= p.pack * p.Tq || ch * 8 >= p.Dv) continue; /* not a row or column of the problem */
+        if (!fc_row_in_problem(p, r) || ch * 8 >= p.Dv) continue; /* not a row or column of the problem */
         int i, hq;
         fc_row_coords(p, bt, head_block, r, i, hq);
         *reinterpret_cast<uint4 *>(static_cast<T *>(p.o) + bt.b * p.os[0] + hq * p.os[1] + (int64_t)i * p.os[2] + ch * 8) =

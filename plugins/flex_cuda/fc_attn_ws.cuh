@@ -49,7 +49,10 @@ __device__ inline void fc_setmaxnreg_dec32() { asm volatile("setmaxnreg.dec.sync
 __device__ inline void fc_setmaxnreg_inc160() { asm volatile("setmaxnreg.inc.sync.aligned.u32 160;\n" ::: "memory"); }
 
 /* A work item: query tile `mtile` (rows [r0, r0 + BM) of the packed rows) of head block hb
- * (= the K/V head: pack == group) of batch b.  Items are numbered with the query tile fastest
+ * (= the K/V head: pack == group) of batch b.  Under causality the tiles end at the last row
+ * (r0 = mtile * BM - p.row_shift, the first tile starting below row 0), so that the one tile
+ * with padding is the lightest, not the heaviest: at T1024 on 192-row tiles its 64 rows would
+ * otherwise walk all 8 key tiles on one warpgroup.  Items are numbered with the query tile fastest
  * (so that the blocks working at one moment share their heads' K/V in L2), heaviest first
  * under causality, and handed out in that order: block c starts with item c, then draws the
  * next from a counter once it has issued the last copy of its current one, so that blocks
@@ -63,8 +66,18 @@ __device__ inline fc_ws_item fc_ws_item_at(const fc_params &p, int item, int blo
     fc_ws_item it;
     it.hb = head % p.head_blocks;
     it.b = head / p.head_blocks;
-    it.r0 = (p.causal ? p.m_tiles - 1 - x : x) * block_rows;
+    it.r0 = (p.causal ? p.m_tiles - 1 - x : x) * block_rows - p.row_shift;
     return it;
+}
+
+/* Query position of packed row r, also for the rows below 0 of a first causal tile (r is then
+ * a multiple of pack: the host keeps row_shift one): where the Q box starts, zero-filled below 0. */
+__device__ inline int fc_ws_position(const fc_params &p, int r) { return r >= 0 ? fc_div_pack(p, r) : -fc_div_pack(p, -r); }
+
+/* fc_rows_range for the rows of [r, r + rows) that are not below row 0. */
+__device__ inline fc_range fc_ws_rows_range(const fc_params &p, const fc_batch &bt, int r, int rows) {
+    const int lo = r > 0 ? r : 0;
+    return fc_rows_range(p, bt, lo, r + rows - lo, 0, p.Tk);
 }
 
 /* The item after a block's first: gridDim.x + the counter's next value, or p.items and beyond
@@ -138,7 +151,7 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
             slot_item[slot] = item;
             const fc_ws_item it = fc_ws_item_at(p, item, C::BM);
             fc_mbar_arrive_expect_tx(&q_full[slot], (uint32_t)C::Q_BYTES);
-            fc_tma_load_4d(smem + slot * C::Q_BYTES, &tm_q, &q_full[slot], 0, it.hb * p.pack, fc_div_pack(p, it.r0), it.b);
+            fc_tma_load_4d(smem + slot * C::Q_BYTES, &tm_q, &q_full[slot], 0, it.hb * p.pack, fc_ws_position(p, it.r0), it.b);
             const int tiles = fc_ws_tiles(p, it.r0, C::BM, BN);
             for (int t = 0; t < tiles; ++t) {
                 if (uses >= C::STAGES) fc_mbar_wait(&empty_bar[stage], phase ^ 1);
@@ -178,8 +191,8 @@ __global__ void __launch_bounds__(fc_ws_cfg<T, DP>::THREADS, 1)
             rows[r] = fc_make_row(p, bt, it.hb, it.r0 + wr0 + g + 8 * r);
             fc_row_keys(p, bt, rows[r], klo[r], khi[r]);
         }
-        const fc_range wrange = fc_rows_range(p, bt, it.r0 + wr0, 16, 0, p.Tk);
-        const fc_range wg_range = fc_rows_range(p, bt, it.r0 + mw * C::WG_ROWS, C::WG_ROWS, 0, p.Tk);
+        const fc_range wrange = fc_ws_rows_range(p, bt, it.r0 + wr0, 16);
+        const fc_range wg_range = fc_ws_rows_range(p, bt, it.r0 + mw * C::WG_ROWS, C::WG_ROWS);
 
         float o[C::DT][4];
 #pragma unroll

@@ -242,7 +242,7 @@ __device__ inline fc_row_end fc_frag_row_end(const fc_params &p, const fc_batch 
     l += __shfl_xor_sync(0xffffffffu, l, 2);
     fc_row_end e;
     const bool valid = fc_row_coords(p, bt, head_block, r, e.i, e.hq);
-    e.in_problem = r < p.pack * p.Tq;
+    e.in_problem = fc_row_in_problem(p, r);
     e.empty = !valid || !(l > 0.0f);
     e.inv = e.empty ? 0.0f : 1.0f / l;
     if (p.lse && qc == 0 && e.in_problem) {

@@ -45,6 +45,10 @@ __device__ inline int fc_div_pack(const fc_params &p, int r) {
     return (int)((__umulhi((uint32_t)r, p.pack_mul) + (uint32_t)r) >> p.pack_shift);
 }
 
+/* Packed row r is a row of the problem, 0 <= r < pack * Tq, in one unsigned comparison: the
+ * persistent kernel's first item under causality starts below row 0 (fc_attn_ws.cuh). */
+__device__ inline bool fc_row_in_problem(const fc_params &p, int r) { return (uint32_t)r < (uint32_t)(p.pack * p.Tq); }
+
 /* One packed query row: its position, head, validity and the per-row parameters the rules
  * and modifiers read. */
 struct fc_row {
@@ -56,7 +60,7 @@ __device__ inline fc_row fc_make_row(const fc_params &p, const fc_batch &bt, int
     fc_row row;
     row.i = fc_div_pack(p, r);
     row.hq = head_block * p.pack + r - row.i * p.pack;
-    row.valid = r < p.pack * p.Tq && row.i < bt.q_len;
+    row.valid = fc_row_in_problem(p, r) && row.i < bt.q_len;
     row.pos = bt.kv_len - bt.q_len + row.i;
     row.doc = (p.doc_q && row.valid) ? p.doc_q[bt.b * p.doc_qs[0] + row.i * p.doc_qs[1]] : 0;
     row.slope = (p.modifier == ATTN_MOD_ALIBI && row.valid) ? p.alibi[row.hq * p.alibi_s] : 0.0f;
@@ -67,7 +71,7 @@ __device__ inline fc_row fc_make_row(const fc_params &p, const fc_batch &bt, int
 __device__ inline bool fc_row_coords(const fc_params &p, const fc_batch &bt, int head_block, int r, int &i, int &hq) {
     i = fc_div_pack(p, r);
     hq = head_block * p.pack + r - i * p.pack;
-    return r < p.pack * p.Tq && i < bt.q_len;
+    return fc_row_in_problem(p, r) && i < bt.q_len;
 }
 
 __device__ inline attn_row_mask fc_row_mask(const fc_params &p, const fc_batch &bt, int pos, int doc) {

@@ -64,8 +64,9 @@ typedef struct fc_params {
      * fc_combine kernel merges instead. */
     int32_t splits, split_keys;
     /* The persistent kernel (fc_attn_ws.cuh): its work items are the (query tile, head block,
-     * batch) triples, query tile fastest; gridDim.x blocks take them in turn. */
-    int32_t m_tiles, head_blocks, items;
+     * batch) triples, query tile fastest; gridDim.x blocks take them in turn.  Query tile x
+     * covers packed rows from x * block rows - row_shift (see fc_ws_item_at). */
+    int32_t m_tiles, head_blocks, items, row_shift;
     float *part_o;   /* [splits][B*Hq*Tq][Dv] */
     float *part_lse; /* [splits][B*Hq*Tq] */
     unsigned int *counters; /* [B][gridDim.y][gridDim.x] arrivals, zero between launches; the persistent

@@ -339,6 +339,9 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         k->m_tiles = (int32_t)m_tiles;
         k->head_blocks = (int32_t)head_blocks;
         k->items = (int32_t)(m_tiles * head_blocks * batch);
+        /* Causal tiles end at the last row (fc_ws_item_at); a multiple of pack, as kernel->block_m
+         * and the rows are. */
+        k->row_shift = p->causal ? (int32_t)(m_tiles * kernel->block_m - k->pack * tq) : 0;
         int64_t blocks = self->persistent_blocks ? self->persistent_blocks : self->sm_count;
         plan->grid = dim3((unsigned)(blocks < k->items ? blocks : k->items));
         plan->counter_count = 1; /* the item counter (fc_ws_draw) */
