@@ -291,6 +291,74 @@ static void test_persistent(void **state) {
     run_variant("persist3", options, 3);
 }
 
+/* The automatic plan takes the persistent kernel for a dense prefill at head dim 64 whose
+ * 192-row items fill the GPU (B4 H16 T1024 causal: 384 items; the debug log says so), and its
+ * output is the grid launch's (persistent=off) to within a 16-bit rounding. */
+static void test_persistent_plan_logged(void **state) {
+    (void)state;
+    SKIP_WITHOUT_GPU();
+    attn_backend *flex = NULL, *grid = NULL;
+    attn_option off = {"persistent", "off"};
+    assert_true(open_flex(NULL, 0, &flex));
+    assert_true(open_flex(&off, 1, &grid));
+    attn_error err = {0};
+    DLDevice device;
+    assert_int_equal(attn_backend_device(flex, &device, &err), ATTN_OK);
+    enum { B = 4, H = 16, T = 1024, D = 64, HEAD = T * D, ALL = B * H * HEAD };
+    static uint16_t host[3][ALL], out[2][ALL]; /* q, k, v; o of each run */
+    for (int n = 0; n < ALL; ++n) {
+        host[0][n] = attn_f32_to_f16((float)((n * 7) % 23) / 23.0f - 0.5f);
+        host[1][n] = attn_f32_to_f16((float)((n * 5) % 19) / 19.0f - 0.5f);
+        host[2][n] = attn_f32_to_f16((float)((n * 3) % 17) / 17.0f - 0.5f);
+    }
+    void *buf[5]; /* q, k, v, o of each run */
+    for (int n = 0; n < 5; ++n) {
+        assert_int_equal(attn_backend_alloc(flex, sizeof out[0], &buf[n], &err), ATTN_OK);
+        if (n < 3) assert_int_equal(attn_backend_to_device(flex, buf[n], host[n], sizeof out[0], &err), ATTN_OK);
+    }
+    int64_t shape[4] = {B, H, T, D}, strides[4] = {(int64_t)H * HEAD, HEAD, D, 1};
+    DLDataType f16 = {kDLFloat, 16, 1};
+    attn_problem p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.q = (DLTensor){buf[0], device, 4, f16, shape, strides, 0};
+    p.k = (DLTensor){buf[1], device, 4, f16, shape, strides, 0};
+    p.v = (DLTensor){buf[2], device, 4, f16, shape, strides, 0};
+    p.o = (DLTensor){buf[3], device, 4, f16, shape, strides, 0};
+    p.causal = 1;
+    p.window_left = p.window_right = -1;
+
+    setenv("ATTN_LOG", "debug", 1);
+    FILE *log = run_with_log(flex, &p);
+    unsetenv("ATTN_LOG");
+    char line[512];
+    int said = 0;
+    while (fgets(line, sizeof line, log)) {
+        printf("log: %s", line);
+        said += strstr(line, "flex-cuda: debug: dense prefill on the persistent kernel: 384 items of 192 rows") != NULL;
+    }
+    fclose(log);
+    assert_int_equal(said, 1);
+
+    p.o.data = buf[4];
+    assert_int_equal(attn_backend_run(grid, &p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_synchronize(flex, &err), ATTN_OK);
+    assert_int_equal(attn_backend_synchronize(grid, &err), ATTN_OK);
+    assert_int_equal(attn_backend_to_host(flex, out[0], buf[3], sizeof out[0], &err), ATTN_OK);
+    assert_int_equal(attn_backend_to_host(grid, out[1], buf[4], sizeof out[0], &err), ATTN_OK);
+    float worst = 0.0f;
+    for (int n = 0; n < ALL; ++n) {
+        const float a = attn_f16_to_f32(out[0][n]), b = attn_f16_to_f32(out[1][n]), d = fabsf(a - b);
+        assert_true(d == d); /* no NaN */
+        if (d > worst) worst = d;
+    }
+    printf("persistent vs grid: max |diff| %g\n", worst);
+    assert_true(worst <= 1.0f / 1024.0f); /* |O| < 0.5, where an f16 ulp is 2^-12 or less: a few ulps */
+    for (int n = 0; n < 5; ++n) attn_backend_free(flex, buf[n]);
+    attn_backend_close(flex);
+    attn_backend_close(grid);
+}
+
 /* Option values are checked before any device is looked for: these run everywhere. */
 static void expect_option_refused(const char *key, const char *value, const char *message) {
     attn_backend *flex = NULL;
@@ -523,6 +591,7 @@ int main(void) {
         cmocka_unit_test(test_wgmma_128_rows),
         cmocka_unit_test(test_bad_block_rows),
         cmocka_unit_test(test_persistent),
+        cmocka_unit_test(test_persistent_plan_logged),
         cmocka_unit_test(test_bad_persistent),
         cmocka_unit_test(test_split_merge_paths),
         cmocka_unit_test(test_split_merge_option),
