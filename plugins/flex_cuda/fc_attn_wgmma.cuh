@@ -59,10 +59,10 @@ struct fc_wgmma_cfg {
      * (k / 3) & 1: fewer instructions, measured 4% faster with three warpgroups (head dim 64)
      * and 2-3% slower with two at head dim 128 (255 registers; same run, docs/PERF.md). */
     static constexpr bool STAGE_COUNTERS = !OVERLAP;
-    /* The stage's descriptor word through a shuffle (fc_wg_tile::stage_lo), likewise only without the
-     * overlap: same run, H100, three warpgroups +2-3% (head dim 64), two warpgroups -1-2% at
-     * head dim 128, one (with the overlap) -1-2%; both kept with one warpgroup's overlap on
-     * 64-key tiles: -1%. */
+    /* The stage's descriptor word through a shuffle (fc_wg_tile::stage_lo), likewise only
+     * without the overlap: same run, H100, three warpgroups +2-3% (head dim 64), two
+     * warpgroups -1-2% at head dim 128, one (with the overlap) -1-2%; both kept with one
+     * warpgroup's overlap on 64-key tiles: -1%. */
     static constexpr bool UNIFORM_STAGE = !OVERLAP;
 
     static constexpr int NT = BN / 8, DT = DP / 8, CHUNKS = DP / 8;
