@@ -87,10 +87,7 @@ struct fc_wgmma_cfg {
  * on 192-row blocks: the end (last product to exit) fell from ~2,670 to ~2,070 cycles, +1.5%;
  * the rest of it is the normalisation's latency (docs/PERF.md).  The caller checks
  * fc_staged_store_ok() and that every copy into the warpgroup's Q rows has landed. */
-__device__ inline bool fc_staged_store_ok(const fc_params &p) {
-    return fc_direct_store_ok(p) && p.os[2] % 8 == 0 && p.os[1] % 8 == 0 && p.os[0] % 8 == 0 &&
-           (reinterpret_cast<uintptr_t>(p.o) & 15) == 0;
-}
+__device__ inline bool fc_staged_store_ok(const fc_params &p) { return fc_direct_store_ok(p) && fc_o_rows_16byte(p); }
 
 template <class T, int DT, bool MODS>
 __device__ inline void fc_frag_finish_staged(const fc_params &p, const fc_batch &bt, int head_block, int r0, int wg,

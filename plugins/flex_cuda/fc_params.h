@@ -80,4 +80,11 @@ typedef struct fc_params {
 #endif
 } fc_params;
 
+/* O's rows can be written as 16-byte pieces: unit last stride, the other strides multiples of
+ * 8 elements, a 16-byte aligned start.  The wgmma loop's staged store needs it (device,
+ * fc_staged_store_ok) and the plan gives the persistent kernel only such problems (host). */
+__host__ __device__ inline bool fc_o_rows_16byte(const fc_params &k) {
+    return k.os[3] == 1 && k.os[2] % 8 == 0 && k.os[1] % 8 == 0 && k.os[0] % 8 == 0 && ((uintptr_t)k.o & 15) == 0;
+}
+
 #endif

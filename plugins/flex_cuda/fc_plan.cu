@@ -107,22 +107,15 @@ static int walks_from_tile0(const fc_params *k) {
            k->Tq > 0 && k->Tk > 0 && (!k->causal || k->Tk >= k->Tq);
 }
 
-/* O can be stored through shared memory as 16-byte pieces (the device's fc_staged_store_ok). */
-static int o_staged_ok(const attn_problem *p) {
-    const DLTensor *o = &p->o;
-    return o->strides[3] == 1 && o->strides[2] % 8 == 0 && o->strides[1] % 8 == 0 && o->strides[0] % 8 == 0 &&
-           (uintptr_t)tensor_ptr(o) % 16 == 0;
-}
-
 /* Whether the plan should take 192-row blocks for the persistent kernel, which hides each
  * block's start and end behind the next item's copies: then even short walks, where the grid
  * launch prefers 64-row blocks (FC_SHORT_WALK_KEYS), run faster on it (H100, same run: T1024
  * D64 causal 247 -> 271 TFLOP/s; docs/PERF.md, session 7).  Only where it will run
  * (persistent_kernel below: dense, Q as one box, O staged, one split, i.e. enough items to
  * fill the GPU) and where its padding stays within 1/8 of the rows. */
-static int prefer_persistent(const fc_backend *self, const attn_problem *p, const fc_params *k, int dp, int mods) {
+static int prefer_persistent(const fc_backend *self, const fc_params *k, int dp, int mods) {
     if (self->persistent == FC_PERSIST_OFF || dp != 64 || mods || !walks_from_tile0(k) || k->window_right >= 0 ||
-        !o_staged_ok(p))
+        !fc_o_rows_16byte(*k))
         return 0;
     const int64_t rows = (int64_t)k->pack * k->Tq, items = (rows + FC_WS_ROWS - 1) / FC_WS_ROWS * (k->Hq / k->pack) * k->B;
     return FC_WS_ROWS % k->pack == 0 && padding_rows(rows, FC_WS_ROWS) * 8 <= rows && items >= self->sm_count;
@@ -134,10 +127,10 @@ static int prefer_persistent(const fc_backend *self, const attn_problem *p, cons
  * persistent=on (the default) takes it wherever it runs: head dim 64 at 192-row blocks, 10-22%
  * faster than the grid launch on the anchor table's head dim 64 shapes (docs/PERF.md, session 7). */
 static const fc_kernel_desc *persistent_kernel(const fc_backend *self, int dtype, const fc_kernel_desc *grid_kernel,
-                                               const attn_problem *p, const fc_params *k) {
+                                               const fc_params *k) {
     if (self->persistent == FC_PERSIST_OFF || grid_kernel->kind != FC_K_WGMMA_PREFILL || grid_kernel->mods != 0)
         return NULL;
-    if (!k->dense || !k->q_tma || k->splits != 1 || !o_staged_ok(p)) return NULL;
+    if (!k->dense || !k->q_tma || k->splits != 1 || !fc_o_rows_16byte(*k)) return NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *c = &self->kernels[dtype][n];
         if (c->kind == FC_K_WGMMA_PERSIST && c->dp == grid_kernel->dp && c->block_m == grid_kernel->block_m) return c;
@@ -286,7 +279,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
         int mods = (p->modifier != ATTN_MOD_NONE ? FC_MODS_SCORE : 0) | (p->dropout_p > 0.0f ? FC_MODS_DROPOUT : 0);
         if (!decode && self->hopper && self->main_loop != FC_LOOP_MMA) {
             int rows_wanted = self->block_rows;
-            if (!rows_wanted && prefer_persistent(self, p, k, dp, mods)) rows_wanted = FC_WS_ROWS;
+            if (!rows_wanted && prefer_persistent(self, k, dp, mods)) rows_wanted = FC_WS_ROWS;
             kernel = find_kernel(self, dtype, FC_K_WGMMA_PREFILL, dp, mods, k->pack * tq, tk, p->causal, rows_wanted,
                                  &occupancy); /* head dims 64, 128 */
             /* Its K/V copies are TMA boxes: a view no tensor map describes takes mma.sync
@@ -332,7 +325,7 @@ attn_status fc_plan_problem(fc_backend *self, const attn_problem *p, fc_plan *pl
     plan->grid = dim3((unsigned)(m_tiles > 0 ? m_tiles : 1), (unsigned)head_blocks, (unsigned)(batch * k->splits));
     k->first_tile0 = k->splits == 1 && walks_from_tile0(k);
     k->dense = k->first_tile0 && k->window_right < 0;
-    const fc_kernel_desc *persistent = persistent_kernel(self, dtype, kernel, p, k);
+    const fc_kernel_desc *persistent = persistent_kernel(self, dtype, kernel, k);
     if (persistent) {
         plan->kernel = kernel = persistent;
         plan->smem = kernel->smem;
