@@ -291,6 +291,22 @@ static void test_persistent(void **state) {
     run_variant("persist3", options, 3);
 }
 
+/* Runs `p` on `backend` with the debug log on (each line printed) and returns how many of the
+ * log's lines contain `what` and, unless NULL, `also`. */
+static int debug_lines_with(attn_backend *backend, const attn_problem *p, const char *what, const char *also) {
+    setenv("ATTN_LOG", "debug", 1);
+    FILE *log = run_with_log(backend, p);
+    unsetenv("ATTN_LOG");
+    char line[512];
+    int count = 0;
+    while (fgets(line, sizeof line, log)) {
+        printf("log: %s", line);
+        count += strstr(line, what) && (!also || strstr(line, also));
+    }
+    fclose(log);
+    return count;
+}
+
 /* The automatic plan takes the persistent kernel for a dense prefill at head dim 64 whose
  * 192-row items fill the GPU (B4 H16 T1024 causal: 384 items; the debug log says so), and its
  * output is the grid launch's (persistent=off) to within a 16-bit rounding. */
@@ -328,17 +344,8 @@ static void test_persistent_plan_logged(void **state) {
     p.causal = 1;
     p.window_left = p.window_right = -1;
 
-    setenv("ATTN_LOG", "debug", 1);
-    FILE *log = run_with_log(flex, &p);
-    unsetenv("ATTN_LOG");
-    char line[512];
-    int said = 0;
-    while (fgets(line, sizeof line, log)) {
-        printf("log: %s", line);
-        said += strstr(line, "flex-cuda: debug: dense prefill on the persistent kernel: 384 items of 192 rows") != NULL;
-    }
-    fclose(log);
-    assert_int_equal(said, 1);
+    const char *said = "flex-cuda: debug: dense prefill on the persistent kernel: 384 items of 192 rows";
+    assert_int_equal(debug_lines_with(flex, &p, said, NULL), 1);
 
     p.o.data = buf[4];
     assert_int_equal(attn_backend_run(grid, &p, &err), ATTN_OK);
@@ -554,17 +561,8 @@ static void test_untileable_view_logged(void **state) {
     p.causal = 1;
     p.window_left = p.window_right = -1;
 
-    setenv("ATTN_LOG", "debug", 1);
-    FILE *log = run_with_log(flex, &p);
-    unsetenv("ATTN_LOG");
-    char line[512];
-    int said = 0;
-    while (fgets(line, sizeof line, log)) {
-        printf("log: %s", line);
-        said += strstr(line, "flex-cuda: debug: prefill on the mma.sync loop, not wgmma") && strstr(line, "K stride 0");
-    }
-    fclose(log);
-    assert_int_equal(said, 1);
+    const char *said = "flex-cuda: debug: prefill on the mma.sync loop, not wgmma";
+    assert_int_equal(debug_lines_with(flex, &p, said, "K stride 0"), 1);
 
     p.k = p.v = (DLTensor){buf[1], device, 4, f16, shape, dense, 0};
     p.o.data = buf[3];
