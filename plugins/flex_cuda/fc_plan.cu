@@ -113,10 +113,15 @@ static int walks_from_tile0(const fc_params *k) {
  * D64 causal 247 -> 271 TFLOP/s; docs/PERF.md, session 7).  Only where it will run
  * (persistent_kernel below: dense, Q as one box, O staged, one split, i.e. enough items to
  * fill the GPU) and where its padding stays within 1/8 of the rows. */
+/* The problem's shape allows the persistent kernel, whatever its split count and Q map: the
+ * option is on, every row sees keys [0, end) (dense, fc_params.h, but for the splits), and O's
+ * rows take 16-byte stores.  Both checks below start from it. */
+static int persistent_shape_ok(const fc_backend *self, const fc_params *k) {
+    return self->persistent != FC_PERSIST_OFF && walks_from_tile0(k) && k->window_right < 0 && fc_o_rows_16byte(*k);
+}
+
 static int prefer_persistent(const fc_backend *self, const fc_params *k, int dp, int mods) {
-    if (self->persistent == FC_PERSIST_OFF || dp != 64 || mods || !walks_from_tile0(k) || k->window_right >= 0 ||
-        !fc_o_rows_16byte(*k))
-        return 0;
+    if (dp != 64 || mods || !persistent_shape_ok(self, k)) return 0;
     const int64_t rows = (int64_t)k->pack * k->Tq, items = (rows + FC_WS_ROWS - 1) / FC_WS_ROWS * (k->Hq / k->pack) * k->B;
     return FC_WS_ROWS % k->pack == 0 && padding_rows(rows, FC_WS_ROWS) * 8 <= rows && items >= self->sm_count;
 }
@@ -128,9 +133,9 @@ static int prefer_persistent(const fc_backend *self, const fc_params *k, int dp,
  * faster than the grid launch on the anchor table's head dim 64 shapes (docs/PERF.md, session 7). */
 static const fc_kernel_desc *persistent_kernel(const fc_backend *self, int dtype, const fc_kernel_desc *grid_kernel,
                                                const fc_params *k) {
-    if (self->persistent == FC_PERSIST_OFF || grid_kernel->kind != FC_K_WGMMA_PREFILL || grid_kernel->mods != 0)
+    if (grid_kernel->kind != FC_K_WGMMA_PREFILL || grid_kernel->mods != 0 || k->splits != 1 || !k->q_tma ||
+        !persistent_shape_ok(self, k))
         return NULL;
-    if (!k->dense || !k->q_tma || k->splits != 1 || !fc_o_rows_16byte(*k)) return NULL;
     for (int n = 0; n < self->kernel_count[dtype]; ++n) {
         const fc_kernel_desc *c = &self->kernels[dtype][n];
         if (c->kind == FC_K_WGMMA_PERSIST && c->dp == grid_kernel->dp && c->block_m == grid_kernel->block_m) return c;
