@@ -8,7 +8,7 @@ set(ATTN_DATA_INSTALL_DIR ${CMAKE_INSTALL_DATADIR}/attn)
 set(ATTN_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/attn)
 
 # The ABI version, read from the header so that it is written down once.
-file(STRINGS ${PROJECT_SOURCE_DIR}/include/attn/attn_types.h abi_lines REGEX "^#define ATTN_ABI_(MAJOR|MINOR) ")
+file(STRINGS ${PROJECT_SOURCE_DIR}/include/attn/plugin/attn_types.h abi_lines REGEX "^#define ATTN_ABI_(MAJOR|MINOR) ")
 foreach(line IN LISTS abi_lines)
   if(line MATCHES "^#define (ATTN_ABI_MAJOR|ATTN_ABI_MINOR) ([0-9]+)")
     set(${CMAKE_MATCH_1} ${CMAKE_MATCH_2})

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_config.h"
-#include "internal.h"
-#include "yaml_doc.h"
+#include "attn/host/attn_config.h"
+#include "internal/files.h"
+#include "internal/yaml_doc.h"
 
 static const char *const top_keys[] = {"reference", "backends", "priority", NULL};
 static const char *const backend_keys[] = {"name", "plugin", "options", "optional", NULL};
@@ -187,39 +187,6 @@ attn_status attn_config_parse(const char *text, size_t length, const char *sourc
         return st;
     }
     *out = config;
-    return ATTN_OK;
-}
-
-/* Reads a whole file; callers free *out. */
-attn_status attn_read_file(const char *path, char **out, size_t *length, attn_error *err) {
-    FILE *file = fopen(path, "rb");
-    if (!file) return attn_error_set(err, ATTN_E_IO, "cannot open %s: %s", path, strerror(errno));
-    char *buffer = NULL;
-    size_t size = 0, cap = 0;
-    for (;;) {
-        if (size + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *grown = realloc(buffer, cap);
-            if (!grown) {
-                free(buffer);
-                fclose(file);
-                return attn_error_set(err, ATTN_E_NOMEM, "out of memory reading %s", path);
-            }
-            buffer = grown;
-        }
-        size_t n = fread(buffer + size, 1, 4096, file);
-        size += n;
-        if (n < 4096) break;
-    }
-    int failed = ferror(file);
-    fclose(file);
-    if (failed) {
-        free(buffer);
-        return attn_error_set(err, ATTN_E_IO, "cannot read %s", path);
-    }
-    buffer[size] = '\0';
-    *out = buffer;
-    *length = size;
     return ATTN_OK;
 }
 

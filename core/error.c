@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_host.h"
+#include "attn/host/attn_host.h"
 #include "internal.h"
 
 attn_status attn_error_set(attn_error *err, attn_status status, const char *format, ...) {

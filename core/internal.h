@@ -1,26 +1,21 @@
-/* Core-internal helpers shared by the files of libattn; not installed. */
+/* Helpers shared by the files of libattn (the runtime) alone; not installed.  Helpers the
+ * harness needs as well live in core/internal/. */
 #ifndef ATTN_CORE_INTERNAL_H
 #define ATTN_CORE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attn/attn_host.h"
+#include "attn/host/attn_host.h"
 
 /* Host log threshold from $ATTN_LOG (error, warn, info, debug); warn by default. */
 int32_t attn_log_threshold(void);
 
-/* Overflow-checked arithmetic: 0 on overflow. */
-int attn_mul_i64(int64_t a, int64_t b, int64_t *out);
-int attn_add_i64(int64_t a, int64_t b, int64_t *out);
-
-/* Directory of a file path ("." when none), into out. */
-void attn_dirname(const char *path, char *out, size_t cap);
-
-/* Reads a whole file into a NUL-terminated buffer; callers free *out. */
-attn_status attn_read_file(const char *path, char **out, size_t *length, attn_error *err);
-
-/* The DLPack dtype of a case dtype (ATTN_DTYPE_*). */
-DLDataType attn_dtype_dl(int32_t dtype);
+/* The problem as libattn works on it: a copy of libattn's own size whatever size the caller
+ * was compiled with (fields it did not have are zero), struct_size set to ours.  Refuses a
+ * size below ABI 1.0's and non-zero fields beyond ours, naming the sizes (problem_size.c). */
+attn_status attn_problem_adopt(const attn_problem *given, attn_problem *out, attn_error *err);
+/* attn_problem_adopt, then attn_problem_validate's checks on the copy. */
+attn_status attn_problem_adopt_valid(const attn_problem *given, attn_problem *out, attn_error *err);
 
 #endif

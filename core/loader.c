@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_host.h"
+#include "attn/host/attn_host.h"
 #include "internal.h"
 
 struct attn_backend {
@@ -174,19 +174,24 @@ attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error
 }
 
 attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err) {
-    attn_status st = attn_problem_validate(problem, err);
+    attn_problem adopted;
+    attn_status st = attn_problem_adopt_valid(problem, &adopted, err);
     if (st != ATTN_OK) return st;
     char msg[ATTN_MSG_CAP] = "";
-    st = backend->api->check(backend->instance, problem, msg, sizeof msg);
+    st = backend->api->check(backend->instance, &adopted, msg, sizeof msg);
     if (st == ATTN_OK) return ATTN_OK;
     return plugin_failure(backend, "check", st, msg, err);
 }
 
+/* No check() first: a plugin's run() refuses through the same code path as its check()
+ * (PLUGINS.md), so asking twice would only pay for the capability test (and any planning
+ * behind it) twice.  A refusal comes back from run() with its reason. */
 attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {
-    attn_status st = attn_backend_check(backend, problem, err);
+    attn_problem adopted;
+    attn_status st = attn_problem_adopt_valid(problem, &adopted, err);
     if (st != ATTN_OK) return st;
     char msg[ATTN_MSG_CAP] = "";
-    st = backend->api->run(backend->instance, problem, msg, sizeof msg);
+    st = backend->api->run(backend->instance, &adopted, msg, sizeof msg);
     if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
     return attn_backend_synchronize(backend, err);
 }

@@ -9,25 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attn/attn_host.h"
-#include "internal.h"
+#include "attn/host/attn_host.h"
+#include "internal/files.h"
 
 #ifndef ATTN_INSTALL_PLUGIN_DIR
 #define ATTN_INSTALL_PLUGIN_DIR "/usr/local/lib/attn/plugins"
 #endif
-
-void attn_dirname(const char *path, char *out, size_t cap) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(out, cap, ".");
-        return;
-    }
-    size_t n = (size_t)(slash - path);
-    if (n == 0) n = 1; /* "/x" -> "/" */
-    if (n >= cap) n = cap - 1;
-    memcpy(out, path, n);
-    out[n] = '\0';
-}
 
 /* A regular file (or a link to one): a folder named like a plugin must not shadow it. */
 static int is_file(const char *path) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_select.h"
+#include "attn/host/attn_select.h"
 #include "internal.h"
 
 void attn_selection_report_free(attn_selection_report *report) {

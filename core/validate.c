@@ -3,11 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "attn/attn_host.h"
+#include "attn/host/attn_host.h"
 #include "internal.h"
-
-int attn_mul_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
-int attn_add_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
+#include "internal/checked_math.h"
 
 typedef struct byte_span {
     uintptr_t begin, end; /* [begin, end); empty when begin == end */
@@ -92,11 +90,8 @@ typedef struct named_tensor {
     byte_span span;
 } named_tensor;
 
-attn_status attn_problem_validate(const attn_problem *p, attn_error *err) {
-    if (!p) return attn_error_set(err, ATTN_E_INVALID, "problem is NULL");
-    if (p->struct_size < sizeof(attn_problem))
-        return attn_error_set(err, ATTN_E_INVALID, "problem struct_size %u is smaller than this ABI's %zu", p->struct_size,
-                              sizeof(attn_problem));
+/* The checks of attn_problem_validate, on a problem of libattn's own size. */
+static attn_status validate_adopted(const attn_problem *p, attn_error *err) {
     const char *main_names[4] = {"q", "k", "v", "o"};
     const DLTensor *main_tensors[4] = {&p->q, &p->k, &p->v, &p->o};
     for (int n = 0; n < 4; ++n) {
@@ -208,6 +203,16 @@ attn_status attn_problem_validate(const attn_problem *p, attn_error *err) {
     if (!isfinite(p->scale) || p->scale < 0.0)
         return attn_error_set(err, ATTN_E_INVALID, "scale %g must be finite and >= 0 (0 means 1/sqrt(D))", p->scale);
     return ATTN_OK;
+}
+
+attn_status attn_problem_adopt_valid(const attn_problem *given, attn_problem *out, attn_error *err) {
+    attn_status st = attn_problem_adopt(given, out, err);
+    return st == ATTN_OK ? validate_adopted(out, err) : st;
+}
+
+attn_status attn_problem_validate(const attn_problem *given, attn_error *err) {
+    attn_problem adopted;
+    return attn_problem_adopt_valid(given, &adopted, err);
 }
 
 attn_status attn_problem_validate_lengths(const attn_problem *p, const int32_t *q_len, const int32_t *kv_len,

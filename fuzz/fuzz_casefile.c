@@ -1,6 +1,6 @@
 /* libFuzzer target: the case-file parser, and instance generation for cases it accepts
  * when they are small (generation is where a bad size would turn into a bad allocation). */
-#include <attn/attn_case.h>
+#include "attn_case.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: the YAML config parser.  Any bytes must give ATTN_OK or a clean error,
  * never a crash, a leak or undefined behaviour. */
-#include <attn/attn_config.h>
+#include <attn/host/attn_config.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: problem validation.  The bytes become every field of an attn_problem:
  * ranks, shapes, strides, dtypes, byte offsets, data addresses (never dereferenced by
  * validation: it only computes byte spans), flags and parameters. */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

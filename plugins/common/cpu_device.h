@@ -4,7 +4,7 @@
 #ifndef ATTN_PLUGINS_CPU_DEVICE_H
 #define ATTN_PLUGINS_CPU_DEVICE_H
 
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +55,7 @@ static attn_status cpu_synchronize(void *backend, char *msg, uint32_t msg_cap) {
     return ATTN_OK;
 }
 
-#define ATTN_CPU_DEVICE_SERVICES cpu_alloc, cpu_free, cpu_copy, cpu_copy, cpu_synchronize
+#define ATTN_CPU_DEVICE_SERVICES                                                                               \
+    .alloc = cpu_alloc, .free = cpu_free, .copy_to_device = cpu_copy, .copy_to_host = cpu_copy, .synchronize = cpu_synchronize
 
 #endif

@@ -4,8 +4,8 @@
 #ifndef ATTN_PLUGINS_CPU_LENGTHS_H
 #define ATTN_PLUGINS_CPU_LENGTHS_H
 
-#include <attn/attn_access.h>
-#include <attn/attn_problem.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_problem.h>
 #include <stdio.h>
 
 /* Element b of an optional [B] int32 tensor, or the fallback when it is absent. */

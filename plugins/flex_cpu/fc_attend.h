@@ -3,7 +3,7 @@
 #ifndef FC_ATTEND_H
 #define FC_ATTEND_H
 
-#include <attn/attn_problem.h>
+#include <attn/plugin/attn_problem.h>
 
 #include "fc_plan.h"
 #include "fc_softmax.h"

@@ -1,6 +1,6 @@
 #include "fc_io.h"
 
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 #include <string.h>
 
 #include "fc_plan.h"

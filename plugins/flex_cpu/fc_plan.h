@@ -12,8 +12,8 @@
 #ifndef FC_PLAN_H
 #define FC_PLAN_H
 
-#include <attn/attn_problem.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_problem.h>
+#include <attn/plugin/attn_rules.h>
 #include <stdint.h>
 
 #include "fc_amx.h"

@@ -1,7 +1,7 @@
 #include "fc_softmax.h"
 
-#include <attn/attn_dtype.h>
-#include <attn/attn_philox.h>
+#include <attn/plugin/attn_dtype.h>
+#include <attn/plugin/attn_philox.h>
 #include <math.h>
 #include <string.h>
 

@@ -9,7 +9,7 @@
 #ifndef FC_TILES_H
 #define FC_TILES_H
 
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_rules.h>
 #include <stdint.h>
 
 #define FC_TILE_EMPTY 0

@@ -28,8 +28,8 @@
  *            instructions on any CPU, a test / debugging mode (slow).  The create log line and
  *            describe say whether AMX is used and, if not, why. */
 #define _GNU_SOURCE /* dladdr */
-#include <attn/attn_philox.h>
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_plugin.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
@@ -421,30 +421,19 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
 #endif
 
 static const attn_plugin_api flex_cpu_api = {
-    sizeof(attn_plugin_api),
-    ATTN_ABI_VERSION,
-    "flex-cpu",
-    "0.1.0",
-    "tiled attention with an online softmax and FlexAttention's block mask over oneDNN matmul primitives (CPU)",
-    fc_create,
-    fc_destroy,
-    cpu_device_of,
-    fc_check,
-    fc_run,
+    .struct_size = sizeof(attn_plugin_api),
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "flex-cpu",
+    .version = "0.1.0",
+    .description = "tiled attention with an online softmax and FlexAttention's block mask over oneDNN matmul "
+                   "primitives (CPU)",
+    .create = fc_create,
+    .destroy = fc_destroy,
+    .device_of = cpu_device_of,
+    .check = fc_check,
+    .run = fc_run,
     ATTN_CPU_DEVICE_SERVICES,
-#if ATTN_ABI_MINOR >= 1
-    fc_describe,
-#endif
+    .describe = fc_describe,
 };
 
-ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
-                                                 const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
-    (void)host;
-    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_MAJOR) {
-        snprintf(msg, msg_cap, "flex-cpu speaks ABI %u.x; the host offers %u.%u", ATTN_ABI_MAJOR,
-                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
-        return ATTN_E_ABI;
-    }
-    *out_api = &flex_cpu_api;
-    return ATTN_OK;
-}
+ATTN_PLUGIN_ENTRY(flex_cpu_api)

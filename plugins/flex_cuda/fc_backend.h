@@ -2,7 +2,7 @@
 #ifndef FC_BACKEND_H
 #define FC_BACKEND_H
 
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_plugin.h>
 #include <cuda_runtime.h>
 
 #include "fc_kernels.h"

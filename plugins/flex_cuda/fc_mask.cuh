@@ -12,8 +12,8 @@
 #ifndef FC_MASK_CUH
 #define FC_MASK_CUH
 
-#include <attn/attn_philox.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_rules.h>
 #include <math.h>
 
 #include "fc_params.h"

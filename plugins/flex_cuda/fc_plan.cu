@@ -13,7 +13,7 @@
  *            the keys are split across blocks and the partials merged through their LSE:
  *            by the last block of each group to finish (default), or by the fc_combine
  *            kernel launched after it (option split_merge=kernel). */
-#include <attn/attn_philox.h>
+#include <attn/plugin/attn_philox.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

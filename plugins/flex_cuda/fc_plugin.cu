@@ -7,7 +7,7 @@
  * else to the instance's own non-blocking stream.  run() only enqueues; synchronize() waits
  * for the stream of the last run and reports any length the kernels had to clamp.
  * Every CUDA call is checked; failures come back as statuses with the CUDA error text. */
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_plugin.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -417,34 +417,23 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
 }
 
 static const attn_plugin_api fc_api = {
-    sizeof(attn_plugin_api),
-    ATTN_ABI_VERSION,
-    "flex-cuda",
-    FC_VERSION,
-    "CUDA attention: tensor-core prefill with block-sparse tile skipping (Hopper wgmma fed by TMA copies, "
-    "mma.sync elsewhere), split-KV decode with GQA packing, an exact float32 path",
-    fc_create,
-    fc_destroy,
-    fc_device_of,
-    fc_check,
-    fc_run,
-    fc_alloc,
-    fc_free,
-    fc_copy_to_device,
-    fc_copy_to_host,
-    fc_synchronize,
-    fc_describe, /* ABI 1.1 */
+    .struct_size = sizeof(attn_plugin_api),
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "flex-cuda",
+    .version = FC_VERSION,
+    .description = "CUDA attention: tensor-core prefill with block-sparse tile skipping (Hopper wgmma fed by TMA "
+                   "copies, mma.sync elsewhere), split-KV decode with GQA packing, an exact float32 path",
+    .create = fc_create,
+    .destroy = fc_destroy,
+    .device_of = fc_device_of,
+    .check = fc_check,
+    .run = fc_run,
+    .alloc = fc_alloc,
+    .free = fc_free,
+    .copy_to_device = fc_copy_to_device,
+    .copy_to_host = fc_copy_to_host,
+    .synchronize = fc_synchronize,
+    .describe = fc_describe,
 };
 
-extern "C" ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
-                                                            const attn_plugin_api **out_api, char *msg,
-                                                            uint32_t msg_cap) {
-    (void)host;
-    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_MAJOR) {
-        snprintf(msg, msg_cap, "flex-cuda speaks ABI %u.x; the host offers %u.%u", ATTN_ABI_MAJOR,
-                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
-        return ATTN_E_ABI;
-    }
-    *out_api = &fc_api;
-    return ATTN_OK;
-}
+ATTN_PLUGIN_ENTRY(fc_api)

@@ -10,10 +10,10 @@
  *            sets the tolerance.  Scores are not rounded to the dtype: that would make the
  *            tolerance of the large-logits row (scores near 1e4, a bf16 unit of 64) so
  *            loose that any answer passed. */
-#include <attn/attn_access.h>
-#include <attn/attn_philox.h>
-#include <attn/attn_plugin.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_plugin.h>
+#include <attn/plugin/attn_rules.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,28 +281,19 @@ static attn_status ref_describe(void *backend, char *out, uint32_t out_cap) {
 }
 
 static const attn_plugin_api sdpa_ref_api = {
-    sizeof(attn_plugin_api),
-    ATTN_ABI_VERSION,
-    "sdpa-ref",
-    "1.0.0",
-    "float64 reference of SPEC.md on the CPU (mode golden) and the eager same-dtype baseline (mode baseline)",
-    ref_create,
-    ref_destroy,
-    cpu_device_of,
-    ref_check,
-    ref_run,
+    .struct_size = sizeof(attn_plugin_api),
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "sdpa-ref",
+    .version = "1.0.0",
+    .description = "float64 reference of SPEC.md on the CPU (mode golden) and the eager same-dtype baseline "
+                   "(mode baseline)",
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .device_of = cpu_device_of,
+    .check = ref_check,
+    .run = ref_run,
     ATTN_CPU_DEVICE_SERVICES,
-    ref_describe, /* ABI 1.1 */
+    .describe = ref_describe,
 };
 
-ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
-                                                 const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
-    (void)host;
-    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_MAJOR) {
-        snprintf(msg, msg_cap, "sdpa-ref speaks ABI %u.x; the host offers %u.%u", ATTN_ABI_MAJOR,
-                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
-        return ATTN_E_ABI;
-    }
-    *out_api = &sdpa_ref_api;
-    return ATTN_OK;
-}
+ATTN_PLUGIN_ENTRY(sdpa_ref_api)

@@ -2,13 +2,13 @@
  * state tensors (SPEC.md "Scores"), for callers that hold the state and want the `synaptic_w`
  * tensor a backend takes.  Header-only and host-side (CPU memory): include it, link nothing.
  *
- * The per-key formula is attn_presynaptic_weight (include/attn/attn_rules.h), so the weight a
+ * The per-key formula is attn_presynaptic_weight (include/attn/plugin/attn_rules.h), so the weight a
  * caller builds here is the one every backend and the reference are tested against. */
 #ifndef SYNAPTIC_MANUAL_PRESYNAPTIC_H
 #define SYNAPTIC_MANUAL_PRESYNAPTIC_H
 
-#include <attn/attn_access.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_rules.h>
 #include <dlpack/dlpack.h>
 #include <stdint.h>
 

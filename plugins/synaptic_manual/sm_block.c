@@ -7,8 +7,8 @@
  * share each loaded key and value row), so float32 results equal the baseline's. */
 #include "sm_block.h"
 
-#include <attn/attn_access.h>
-#include <attn/attn_philox.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_philox.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,8 +7,8 @@
 #ifndef SM_BLOCK_H
 #define SM_BLOCK_H
 
-#include <attn/attn_problem.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_problem.h>
+#include <attn/plugin/attn_rules.h>
 #include <stdint.h>
 
 /* Keys whose dot products are computed together: K is loaded transposed in chunks of this

@@ -5,9 +5,9 @@
  *
  * Memory is bounded by the option `block_bytes` (default 64 MiB): the rows of one block
  * times Tk float32 scores, never B.H.Tq.Tk.  The block loop is in sm_block.c. */
-#include <attn/attn_access.h>
-#include <attn/attn_philox.h>
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_plugin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,29 +151,19 @@ static attn_status sm_describe(void *backend, char *out, uint32_t out_cap) {
 }
 
 static const attn_plugin_api synaptic_manual_api = {
-    sizeof(attn_plugin_api),
-    ATTN_ABI_VERSION,
-    "synaptic-manual",
-    "1.0.0",
-    "eager materialised attention on the CPU: float32 scores per block of query rows, P rounded to the dtype "
-    "(option block_bytes bounds the scratch)",
-    sm_create,
-    sm_destroy,
-    cpu_device_of,
-    sm_check,
-    sm_run,
+    .struct_size = sizeof(attn_plugin_api),
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "synaptic-manual",
+    .version = "1.0.0",
+    .description = "eager materialised attention on the CPU: float32 scores per block of query rows, P rounded to "
+                   "the dtype (option block_bytes bounds the scratch)",
+    .create = sm_create,
+    .destroy = sm_destroy,
+    .device_of = cpu_device_of,
+    .check = sm_check,
+    .run = sm_run,
     ATTN_CPU_DEVICE_SERVICES,
-    sm_describe, /* ABI 1.1 */
+    .describe = sm_describe,
 };
 
-ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
-                                                 const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
-    (void)host;
-    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_MAJOR) {
-        snprintf(msg, msg_cap, "synaptic-manual speaks ABI %u.x; the host offers %u.%u", ATTN_ABI_MAJOR,
-                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
-        return ATTN_E_ABI;
-    }
-    *out_api = &synaptic_manual_api;
-    return ATTN_OK;
-}
+ATTN_PLUGIN_ENTRY(synaptic_manual_api)

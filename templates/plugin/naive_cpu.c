@@ -14,10 +14,10 @@
  *   - The shared math (visibility, modifiers, Philox dropout, dtype conversion) comes from the
  *     header-only attn_rules.h, attn_philox.h and attn_access.h, so this backend drops the same
  *     entries and masks the same keys as every other. */
-#include <attn/attn_access.h> /* strided element access and dtype rounding for CPU tensors */
-#include <attn/attn_philox.h> /* SPEC.md's reproducible dropout */
-#include <attn/attn_plugin.h> /* the ABI: the table we return and the types it uses */
-#include <attn/attn_rules.h>  /* SPEC.md's visibility rules and score modifiers */
+#include <attn/plugin/attn_access.h> /* strided element access and dtype rounding for CPU tensors */
+#include <attn/plugin/attn_philox.h> /* SPEC.md's reproducible dropout */
+#include <attn/plugin/attn_plugin.h> /* the ABI: the table we return and the types it uses */
+#include <attn/plugin/attn_rules.h>  /* SPEC.md's visibility rules and score modifiers */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,17 +330,9 @@ static const attn_plugin_api naive_cpu_api = {
     .describe = naive_describe, /* ABI 1.1 */
 };
 
-/* The one exported symbol.  The host offers its newest ABI version; we answer with the table
- * of the version we speak.  A host of another major cannot read our table: say so, naming
- * both versions (the host would refuse it anyway, but this message is clearer). */
-ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(uint32_t host_abi_version, const attn_host_services *host,
-                                                 const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
-    (void)host; /* valid until our last instance is destroyed; create() gets it too */
-    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_MAJOR) {
-        snprintf(msg, msg_cap, "naive-cpu speaks ABI %u.%u; the host offers %u.%u", ATTN_ABI_MAJOR, ATTN_ABI_MINOR,
-                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
-        return ATTN_E_ABI;
-    }
-    *out_api = &naive_cpu_api;
-    return ATTN_OK;
-}
+/* The one exported symbol, attn_plugin_query.  The host offers its newest ABI version; the
+ * macro refuses an offer of another major, naming both versions, and otherwise hands back the
+ * table above, whose abi_version is that of the headers we were compiled with (docs/PLUGINS.md,
+ * "Versions").  A plugin that needs the host's services or a device probe before answering
+ * writes attn_plugin_query itself and ends with attn_plugin_answer_offer(). */
+ATTN_PLUGIN_ENTRY(naive_cpu_api)

@@ -2,8 +2,8 @@
  * thread owns its backend instances (the ABI's contract: an instance is used by one thread
  * at a time; instances of one plugin may run in parallel).  Results must equal the ones
  * computed alone, bit for bit.  Run under ThreadSanitizer in CI (scripts/dev.sh tsan). */
-#include <attn/attn_case.h>
-#include <attn/attn_config.h>
+#include "attn_case.h"
+#include <attn/host/attn_config.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -5,8 +5,8 @@
  * with the reason where the CPU has no AMX), and whole bfloat16 problems through the plugin
  * with `amx: emulate` against a float64 loop (GQA, MQA, causal, windows, ragged lengths,
  * items that start at odd keys, tiles that end off the 32-key step). */
-#include <attn/attn_dtype.h>
-#include <attn/attn_host.h>
+#include <attn/plugin/attn_dtype.h>
+#include <attn/host/attn_host.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

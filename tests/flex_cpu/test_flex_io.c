@@ -1,6 +1,6 @@
 /* flex-cpu's data movement (fc_io.c): the 16 x 16 transpose of the K^T preparation, on
  * strided rows, and the dtype conversions of loads and stores. */
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 
 #include "fc_io.h"
 #include "fc_plan.h"

@@ -2,7 +2,7 @@
  * its blocking (rows not a multiple of 4, keys not a multiple of 4 or 8, head dims not a
  * multiple of 16), strided rows, the three dtypes, that nothing outside the result is
  * written, and the float16/bfloat16 widening bit for bit. */
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 #include <math.h>
 #include <stdlib.h>
 

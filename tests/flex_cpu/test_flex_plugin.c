@@ -1,7 +1,7 @@
 /* flex-cpu through its cache and through the host: matmul primitives are created once per
  * shape and then reused (counted in the cache, and seen in the plugin's debug log across
  * runs), options are checked, and per-batch lengths (host memory) are bound-checked. */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -12,8 +12,8 @@
  *     bit for bit against each other (they run the same merge function on the same partials);
  *   - a length out of range on the device comes back as ATTN_E_INVALID instead of a fault;
  *   - a K/V view no tensor map describes takes the mma.sync loop and the log says why. */
-#include <attn/attn_case.h>
-#include <attn/attn_dtype.h>
+#include "attn_case.h"
+#include <attn/plugin/attn_dtype.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -30,7 +30,7 @@ unset ATTN_PLUGIN_PATH # discovery must come from the installed tree itself
 
 # 1. Install.
 run "$cmake" --install "$build" --prefix "$prefix"
-for file in include/attn/attn_plugin.h include/attn/attn_select.h "$libdir/libattn.so" "$libdir/pkgconfig/attn.pc" \
+for file in include/attn/plugin/attn_plugin.h include/attn/host/attn_select.h "$libdir/libattn.so" "$libdir/pkgconfig/attn.pc" \
     "$libdir/cmake/attn/attnConfig.cmake" "$libdir/cmake/attn/attnConfigVersion.cmake" "$libdir/cmake/attn/attnTargets.cmake" \
     "$libdir/attn/plugins/libattn_sdpa_ref.so" bin/attnmatrix bin/attninfo bin/attnrun bin/attnbench \
     share/attn/default.yaml share/attn/templates/plugin/naive_cpu.c share/doc/libattn/PLUGINS.md; do
@@ -63,7 +63,7 @@ if command -v make >/dev/null 2>&1; then
     [ -f "$work/plugin_pc/build/libattn_naive_cpu.so" ] || fail "make did not build the plugin"
 fi
 if [ "$sanitized" != "1" ]; then # a sanitized libattn needs its runtime loaded first
-    printf '#include <attn/attn_host.h>\n#include <stdio.h>\nint main(void) { puts(attn_status_name(ATTN_E_ABI)); return 0; }\n' >"$work/host.c"
+    printf '#include <attn/host/attn_host.h>\n#include <stdio.h>\nint main(void) { puts(attn_status_name(ATTN_E_ABI)); return 0; }\n' >"$work/host.c"
     # shellcheck disable=SC2086 # the flags are words
     run cc -o "$work/host" "$work/host.c" $flags -Wl,-rpath,"$prefix/$libdir"
     [ "$("$work/host")" = "ABI mismatch" ] || fail "a host program built with pkg-config does not run"

@@ -3,8 +3,8 @@
  *   - an entry added in 1.1 (describe) is read only when the plugin claims 1.1 or later, its
  *     struct_size covers the entry and the entry is not NULL; otherwise it is "not implemented";
  *   - a plugin of a newer minor loads; one of another major is refused naming both versions. */
-#include <attn/attn_case.h>
-#include <attn/attn_host.h>
+#include "attn_case.h"
+#include <attn/host/attn_host.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* attn_backend_open on real files that fail in one way each: the status must say what
  * class of failure it is and the message must name the file and the reason in full
  * (DESIGN.md lesson 7: the dlerror() text, the missing symbol, both ABI versions). */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>

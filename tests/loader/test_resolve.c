@@ -2,7 +2,7 @@
  * are searched in $ATTN_PLUGIN_PATH, then <exe>/../plugins, then the install folder; names
  * with a '/' are paths relative to the config's folder.  Resolution only looks for a file,
  * so probe files here are empty files with plugin names. */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

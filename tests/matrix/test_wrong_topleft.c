@@ -10,7 +10,7 @@
  *
  * attnmatrix's JSON prints one row object per line:
  *   {"case": "KV decode (Tq==1)", "cells": {"sdpa-ref": "PASS", "wrong-topleft": "FAIL"}, ...} */
-#include <attn/attn_case.h>
+#include "attn_case.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

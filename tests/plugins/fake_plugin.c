@@ -16,7 +16,7 @@
  *                           reason (the selection tests' picky backend)
  *
  * Everything it is not testing is well-formed (cpu_device.h services, a real create). */
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_plugin.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -7,7 +7,7 @@
 #ifndef ATTN_TEST_SDPA_REF_INSIDE_H
 #define ATTN_TEST_SDPA_REF_INSIDE_H
 
-#include <attn/attn_plugin.h>
+#include <attn/plugin/attn_plugin.h>
 
 #undef ATTN_PLUGIN_EXPORT
 #define ATTN_PLUGIN_EXPORT static __attribute__((unused))

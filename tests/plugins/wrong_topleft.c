@@ -10,10 +10,10 @@
  * The arithmetic follows sdpa-ref's baseline mode step by step but keeps everything in
  * float32 (no rounding of scores or P to the dtype), so where the alignment does not
  * matter its error stays within the baseline's and the row passes. */
-#include <attn/attn_access.h>
-#include <attn/attn_philox.h>
-#include <attn/attn_plugin.h>
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_access.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_plugin.h>
+#include <attn/plugin/attn_rules.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef ATTN_TEST_SMALL_PROBLEM_H
 #define ATTN_TEST_SMALL_PROBLEM_H
 
-#include <attn/attn_problem.h>
+#include <attn/plugin/attn_problem.h>
 #include <stdlib.h>
 #include <string.h>
 

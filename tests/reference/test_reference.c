@@ -1,8 +1,8 @@
 /* The reference against values worked out by hand.  The reference is the oracle of every
  * other backend, so each rule of SPEC.md gets a case small enough to check on paper. */
-#include <attn/attn_host.h>
-#include <attn/attn_philox.h>
-#include <attn/attn_rules.h>
+#include <attn/host/attn_host.h>
+#include <attn/plugin/attn_philox.h>
+#include <attn/plugin/attn_rules.h>
 #include <math.h>
 
 #include "small_problem.h"

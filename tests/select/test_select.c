@@ -4,8 +4,8 @@
  *   nothing    a fake that refuses every problem
  *   reference  sdpa-ref, which accepts every valid problem
  * and the `priority` key of the config gives the order. */
-#include <attn/attn_config.h>
-#include <attn/attn_select.h>
+#include <attn/host/attn_config.h>
+#include <attn/host/attn_select.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
 #ifndef ATTN_TEST_RUN_WITH_LOG_H
 #define ATTN_TEST_RUN_WITH_LOG_H
 
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 #ifndef SM_TEST_H
 #define SM_TEST_H
 
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <math.h>
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* Dropout as SPEC.md defines it: the kept fraction is 1 - p, and the decision depends only on
  * (seed, offset, b, h, pos, j), so a full causal call and a token-by-token (or chunk-by-chunk)
  * decode of the same sequence drop the same entries and give the same rows. */
-#include <attn/attn_philox.h>
+#include <attn/plugin/attn_philox.h>
 
 #include "sm_test.h"
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "sm_test.h"
-#include "../../plugins/synaptic_manual/peak_memory.h"
+#include "peak_memory.h"
 
 /* Runs the problem and returns the growth of the peak resident set in bytes, or -1 when the
  * peak could not be reset.  Outputs are touched first: they are the caller's memory. */

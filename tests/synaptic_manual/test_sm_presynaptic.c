@@ -2,7 +2,7 @@
  * the tensor helper of plugins/synaptic_manual/presynaptic.h, and the augmentation as the
  * plugin applies it.  Expected values at a fresh key (c 0, cl 0.6, sn 0.7, rrp 6, amp 1,
  * ema_e 1): key factor w = 1.6162e-3 and augmentation log(w * sigmoid(0) + 1e-6) = -7.1196. */
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_rules.h>
 
 #include "presynaptic.h"
 #include "sm_test.h"

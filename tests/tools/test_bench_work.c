@@ -2,7 +2,7 @@
  * document runs) must equal a brute-force count with attn_key_visible over every key. */
 #include <stdlib.h>
 
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_rules.h>
 
 #include "test_support.h"
 #include "work.h"

@@ -1,7 +1,7 @@
 /* float16 / bfloat16 conversions of attn_dtype.h: round to nearest even, NaN kept NaN.
  * The host rounds inputs with these and every CPU backend stores outputs with them, so a
  * rounding bug would move golden and candidates together and hide itself. */
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 #include <float.h>
 #include <math.h>
 

@@ -1,7 +1,7 @@
 /* Philox4x32-10 and the dropout decision of SPEC.md ("Dropout, reproducible across
  * backends").  Every backend compiles attn_philox.h, so a wrong word here would make all of
  * them agree with each other and still disagree with PyTorch/Random123. */
-#include <attn/attn_philox.h>
+#include <attn/plugin/attn_philox.h>
 #include <math.h>
 
 #include "test_support.h"

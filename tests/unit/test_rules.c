@@ -1,7 +1,7 @@
 /* attn_rules.h on hand-worked cases: the visibility rules and key ranges of SPEC.md
  * ("Visibility"), the score modifiers and the presynaptic weight.  Every CPU and GPU
  * backend compiles these, so they are checked against the spec's text here, by hand. */
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_rules.h>
 
 #include "test_support.h"
 

@@ -1,7 +1,7 @@
 /* attn_problem_validate: every malformed problem is refused with ATTN_E_INVALID and a
  * message that says what is wrong, before any plugin sees it (attn_host.h, DESIGN.md 4-6).
  * Each test starts from one valid problem over small host buffers and breaks one thing. */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <float.h>
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
 #ifndef ATTNBENCH_PRESETS_H
 #define ATTNBENCH_PRESETS_H
 
-#include <attn/attn_case.h>
+#include "attn_case.h"
 
 /* Appends the cases of preset `name` (prefill, decode, all, tiny) to *cases (realloc'd).
  * ATTN_E_INVALID names the known presets when the name is unknown. */

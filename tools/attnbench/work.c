@@ -11,7 +11,7 @@
 
 #include <stdlib.h>
 
-#include <attn/attn_rules.h>
+#include <attn/plugin/attn_rules.h>
 
 /* A run of consecutive keys with one document id. */
 typedef struct doc_run {

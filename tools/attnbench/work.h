@@ -2,7 +2,7 @@
 #ifndef ATTNBENCH_WORK_H
 #define ATTNBENCH_WORK_H
 
-#include <attn/attn_case.h>
+#include "attn_case.h"
 
 typedef struct bench_work {
     int64_t pairs; /* visible (query, key) pairs of one head, summed over the batch */

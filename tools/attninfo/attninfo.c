@@ -6,8 +6,8 @@
  * refusing it.  --verbose also shows every folder and file considered.
  * Exit status: 0 every candidate loaded (or is unavailable on this machine), 1 some candidate
  * failed to load, 2 bad usage or a broken config. */
-#include <attn/attn_config.h>
-#include <attn/attn_select.h>
+#include <attn/host/attn_config.h>
+#include <attn/host/attn_select.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>

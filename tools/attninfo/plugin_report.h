@@ -2,7 +2,7 @@
 #ifndef ATTNINFO_PLUGIN_REPORT_H
 #define ATTNINFO_PLUGIN_REPORT_H
 
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <stdio.h>
 
 /* "cpu:0", "cuda:1", ..., into out. */

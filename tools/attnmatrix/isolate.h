@@ -9,8 +9,8 @@
 #ifndef ATTNMATRIX_ISOLATE_H
 #define ATTNMATRIX_ISOLATE_H
 
-#include <attn/attn_case.h>
-#include <attn/attn_config.h>
+#include "attn_case.h"
+#include <attn/host/attn_config.h>
 #include <sys/types.h>
 
 /* Statuses of attnmatrix only, beyond the ATTN_E_* range: the worker died or ran out of time. */

@@ -3,8 +3,8 @@
 #ifndef ATTNMATRIX_MATRIX_H
 #define ATTNMATRIX_MATRIX_H
 
-#include <attn/attn_case.h>
-#include <attn/attn_config.h>
+#include "attn_case.h"
+#include <attn/host/attn_config.h>
 #include <stdint.h>
 #include <stdio.h>
 

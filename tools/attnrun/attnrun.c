@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <attn/attn_case.h>
-#include <attn/attn_config.h>
+#include "attn_case.h"
+#include <attn/host/attn_config.h>
 
 #include "args.h"
 #include "case_args.h"

@@ -6,7 +6,7 @@
 
 #include <getopt.h>
 
-#include <attn/attn_case.h>
+#include "attn_case.h"
 
 /* getopt_long codes of the case options start here; the table ends with a zero entry. */
 #define CASE_OPT_FIRST 1000

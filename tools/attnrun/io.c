@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <attn/attn_access.h>
+#include <attn/plugin/attn_access.h>
 
 #include "npy.h"
 

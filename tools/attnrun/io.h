@@ -2,7 +2,7 @@
 #ifndef ATTNRUN_IO_H
 #define ATTNRUN_IO_H
 
-#include <attn/attn_case.h>
+#include "attn_case.h"
 
 /* Replaces inst's Q, K or V (which: 'q', 'k', 'v') by the file's values, rounded to the
  * case dtype so that every backend and the reference see the same numbers.  The file must

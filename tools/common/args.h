@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 
 attn_status attn_arg_i64(const char *option, const char *text, int64_t min, int64_t max, int64_t *out,
                          attn_error *err);

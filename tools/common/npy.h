@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 
 #define ATTN_NPY_MAX_DIMS 32 /* NumPy's own limit before 2.0 */
 

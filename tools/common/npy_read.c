@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 
 static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | (b[1] << 8)); }
 static uint32_t le32(const unsigned char *b) {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <attn/attn_dtype.h>
+#include <attn/plugin/attn_dtype.h>
 
 static void put_le(unsigned char *b, uint64_t v, uint32_t bytes) {
     for (uint32_t n = 0; n < bytes; ++n) b[n] = (unsigned char)(v >> (8 * n));

@@ -3,8 +3,8 @@
 #ifndef ATTN_TOOLS_CONFIG_H
 #define ATTN_TOOLS_CONFIG_H
 
-#include <attn/attn_config.h>
-#include <attn/attn_host.h>
+#include <attn/host/attn_config.h>
+#include <attn/host/attn_host.h>
 
 /* Loads `path`, or the default config compiled into libattn when path is NULL. */
 attn_status attn_tool_config_load(const char *path, attn_config **out, attn_error *err);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <yaml.h>
 
-#include "attn/attn_host.h"
+#include "attn/host/attn_host.h"
 
 typedef struct attn_yaml {
     yaml_document_t document;

@@ -1,8 +1,7 @@
 /* Names and sizes of the element types of Q, K, V and O. */
 #include <string.h>
 
-#include "attn/attn_case.h"
-#include "internal.h"
+#include "attn_case.h"
 
 static const char *const long_names[ATTN_DTYPE_COUNT] = {"float32", "float16", "bfloat16"};
 static const char *const short_names[ATTN_DTYPE_COUNT] = {"f32", "f16", "bf16"};

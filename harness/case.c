@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attn/attn_case.h"
+#include "attn_case.h"
 
 void attn_case_defaults(attn_case *c) {
     memset(c, 0, sizeof *c);

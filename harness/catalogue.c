@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_case.h"
+#include "attn_case.h"
 
 static const attn_row_info rows[] = {
     {"Causal full-seq", "Tq == Tk, causal, no cache"},

@@ -7,7 +7,7 @@
  * kernel's own peak is the growth of the resident set's high-water mark over one run.  The
  * high-water mark is reset through /proc/self/clear_refs (Linux >= 4.0) so that it starts at
  * the inputs; getrusage's ru_maxrss (which cannot be reset) is printed as well. */
-#include <attn/attn_host.h>
+#include <attn/host/attn_host.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -45,18 +45,18 @@ typedef struct attn_selection_report {
  * ATTN_E_UNSUPPORTED (or the pinned backend's own refusal), with err listing every
  * candidate's reason.  `report` (may be NULL) is filled either way and must then be freed
  * with attn_selection_report_free. */
-attn_status attn_select(attn_backend *const *candidates, uint32_t count, const char *pinned, const attn_problem *problem,
+ATTN_API attn_status attn_select(attn_backend *const *candidates, uint32_t count, const char *pinned, const attn_problem *problem,
                         attn_backend **chosen, attn_selection_report *report, attn_error *err);
-void attn_selection_report_free(attn_selection_report *report);
+ATTN_API void attn_selection_report_free(attn_selection_report *report);
 
 /* One line per candidate: "  chosen   sdpa-ref" / "  refused  flex-cuda: <reason>" /
  * "  skipped  flex-cpu: <reason>". */
-void attn_selection_report_print(const attn_selection_report *report, FILE *out);
+ATTN_API void attn_selection_report_print(const attn_selection_report *report, FILE *out);
 
 /* The config's backends in the order attn_select should try them, as indices into
  * config->backends: the config's `priority` list when it has one (backends it leaves out are
  * not candidates), else every backend in the order written.  Returns how many (<= cap). */
-uint32_t attn_config_selection_order(const attn_config *config, uint32_t *order, uint32_t cap);
+ATTN_API uint32_t attn_config_selection_order(const attn_config *config, uint32_t *order, uint32_t cap);
 
 #ifdef __cplusplus
 }

@@ -44,13 +44,13 @@ typedef struct attn_config {
 
 /* Parses config text.  `source` names it in messages; `config_dir` anchors relative plugin
  * paths.  Plugin names are resolved here; a name that cannot be resolved is an error. */
-attn_status attn_config_parse(const char *text, size_t length, const char *source, const char *config_dir,
+ATTN_API attn_status attn_config_parse(const char *text, size_t length, const char *source, const char *config_dir,
                               attn_config **out, attn_error *err);
-attn_status attn_config_load(const char *path, attn_config **out, attn_error *err);
-void attn_config_free(attn_config *config);
+ATTN_API attn_status attn_config_load(const char *path, attn_config **out, attn_error *err);
+ATTN_API void attn_config_free(attn_config *config);
 
 /* The configs/default.yaml compiled into libattn. */
-const char *attn_default_config_text(void);
+ATTN_API const char *attn_default_config_text(void);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_case.h"
+#include "attn_case.h"
 
 /* Unit roundoff of each dtype (2^-mantissa bits). */
 static double dtype_epsilon(int32_t dtype) {

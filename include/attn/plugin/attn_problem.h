@@ -1,16 +1,21 @@
 /* The attention problem: tensors as DLPack views plus the semantics of SPEC.md.
  *
- * Ownership: every pointer in an attn_problem is borrowed by the backend for the duration
- * of one call only.  All tensors (aux tensors included) live on the backend's device
- * (see attn_plugin_api.device_of).  O and LSE are caller-allocated and written by the
- * backend; everything else is read-only.
+ * Ownership: every pointer in an attn_problem, and the data behind it, is borrowed from the
+ * host during the call; for a run() that works asynchronously on a device stream, until the
+ * host's next synchronize() returns (docs/PLUGINS.md, "Ownership").  All tensors (aux tensors
+ * included) live on the backend's device (attn_plugin_api.device_of).  O and LSE are
+ * caller-allocated and written by the backend; everything else is read-only.
  *
- * Layout rule: this struct starts with its size and only ever grows at the end.  A reader
- * must treat fields beyond struct_size as absent (zero). */
+ * Growth: this struct starts with its size and only ever grows at the end, under a
+ * "---- ABI 1.N ----" mark, and an appended field's zero value means "feature off".  libattn
+ * hands every plugin a problem of libattn's own size (fields a caller compiled against older
+ * headers did not have are zero), so a plugin built against newer headers reads each field
+ * appended after 1.0 only where ATTN_PROBLEM_HAS says the host's struct reaches it. */
 #ifndef ATTN_PROBLEM_H
 #define ATTN_PROBLEM_H
 
 #include <dlpack/dlpack.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "attn_types.h"
@@ -64,7 +69,18 @@ typedef struct attn_problem {
     /* Opaque device stream for asynchronous backends (a cudaStream_t for flex-cuda);
      * 0 means the backend's own default.  CPU backends ignore it. */
     uint64_t stream;
+
+    /* ---- ABI 1.N: new fields are appended here, read through ATTN_PROBLEM_HAS ---- */
 } attn_problem;
+
+/* The size of the problem as ABI 1.0 defined it: the least a host hands over. */
+#define ATTN_PROBLEM_SIZE_1_0 (offsetof(attn_problem, stream) + sizeof(uint64_t))
+
+/* 1 when a struct of type `type` at `ptr`, whose writer set struct_size, reaches past `field`.
+ * ATTN_PROBLEM_HAS is the one a plugin uses; the general form lets a test, or a plugin built
+ * ahead of its headers, describe a layout the headers do not have yet. */
+#define ATTN_STRUCT_HAS(type, ptr, field) ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+#define ATTN_PROBLEM_HAS(problem, field) ATTN_STRUCT_HAS(attn_problem, problem, field)
 
 /* Convenience accessors used by host and plugins alike. */
 static inline int attn_tensor_present(const DLTensor *t) { return t->data != 0; }

@@ -6,13 +6,18 @@
  * (visibility, modifiers, Philox dropout, dtype conversion) is header-only in
  * attn_rules.h, attn_philox.h and attn_dtype.h.
  *
- * Versioning (the Vulkan loader's way): the host calls the entry with the newest ABI
- * version it speaks; the plugin answers with a table whose abi_version is the version the
- * plugin speaks (<= the host's offer within the same major).  The host refuses a table
- * whose major differs from its own or whose version is below ATTN_ABI_FLOOR, naming both
- * versions.  Tables and structs start with their size and only grow at the end; a table
- * entry beyond struct_size, or NULL, means "not implemented" (ATTN_PLUGIN_API_HAS below).
- * ABI 1.1 appended describe(); a 1.0 plugin (a shorter table) loads unchanged.
+ * Versioning, one rule (docs/PLUGINS.md "Versions" spells it out and tests/abi proves it):
+ *   - The host calls the entry with the newest ABI version it speaks.  A plugin refuses an
+ *     offer of another major with ATTN_E_ABI, naming both versions (ATTN_PLUGIN_ENTRY does).
+ *   - The table's abi_version is the version of the headers the plugin was compiled with
+ *     (ATTN_ABI_VERSION), older or newer than the offer: it describes the table's own layout.
+ *     The host refuses another major or a version below ATTN_ABI_FLOOR, naming both, and reads
+ *     an entry appended after 1.0 only through ATTN_PLUGIN_API_HAS below.
+ *   - The plugin learns what the host speaks from the offer, and reads every attn_problem
+ *     field appended after 1.0 only through ATTN_PROBLEM_HAS (attn_problem.h).
+ * Tables and structs start with their size and only grow at the end; a table entry beyond
+ * struct_size, or NULL, means "not implemented".  ABI 1.1 appended describe(); a 1.0 plugin
+ * (a shorter table) loads unchanged.
  *
  * Threading: the host never calls into one backend instance from two threads at once, but
  * may use different instances from different threads, so state shared between instances
@@ -28,6 +33,7 @@
 #include <dlpack/dlpack.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "attn_problem.h"
 #include "attn_types.h"
@@ -120,11 +126,41 @@ typedef struct attn_plugin_api {
 typedef attn_status (*attn_plugin_entry_fn)(uint32_t host_abi_version, const attn_host_services *host,
                                             const attn_plugin_api **out_api, char *msg, uint32_t msg_cap);
 
-#if defined(_WIN32)
-#define ATTN_PLUGIN_EXPORT __declspec(dllexport)
-#else
 #define ATTN_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/* The entry point's whole job for a plugin whose table is a static object: refuse an offer of
+ * another major, naming both versions, and otherwise hand back the table. */
+static inline attn_status attn_plugin_answer_offer(const attn_plugin_api *table, uint32_t host_abi_version,
+                                                   const attn_plugin_api **out_api, char *msg, uint32_t msg_cap) {
+    if (ATTN_ABI_VERSION_MAJOR_OF(host_abi_version) != ATTN_ABI_VERSION_MAJOR_OF(table->abi_version)) {
+        snprintf(msg, msg_cap, "%s speaks ABI %u.%u; the host offers %u.%u", table->name,
+                 ATTN_ABI_VERSION_MAJOR_OF(table->abi_version), ATTN_ABI_VERSION_MINOR_OF(table->abi_version),
+                 ATTN_ABI_VERSION_MAJOR_OF(host_abi_version), ATTN_ABI_VERSION_MINOR_OF(host_abi_version));
+        return ATTN_E_ABI;
+    }
+    *out_api = table;
+    return ATTN_OK;
+}
+
+#ifdef __cplusplus
+#define ATTN_PLUGIN_EXTERN_C extern "C"
+#else
+#define ATTN_PLUGIN_EXTERN_C
 #endif
+
+/* Defines the plugin's one exported symbol over its static table (ggml's GGML_BACKEND_DL_IMPL
+ * is the precedent).  After the table, at file scope:
+ *     static const attn_plugin_api my_api = {.struct_size = sizeof(attn_plugin_api), ...};
+ *     ATTN_PLUGIN_ENTRY(my_api)
+ * A plugin that must do more in its entry (probe a device, use the host's services early)
+ * writes attn_plugin_query itself and ends with attn_plugin_answer_offer. */
+#define ATTN_PLUGIN_ENTRY(table)                                                                                   \
+    ATTN_PLUGIN_EXTERN_C ATTN_PLUGIN_EXPORT attn_status attn_plugin_query(                                         \
+        uint32_t host_abi_version, const attn_host_services *host, const attn_plugin_api **out_api, char *msg,       \
+        uint32_t msg_cap) {                                                                                        \
+        (void)host;                                                                                                \
+        return attn_plugin_answer_offer(&(table), host_abi_version, out_api, msg, msg_cap);                       \
+    }
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attn_host.h"
+#include "attn/host/attn_host.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +24,7 @@ extern "C" {
 const char *attn_dtype_name(int32_t dtype);
 int32_t attn_dtype_from_name(const char *name); /* -1 when unknown */
 size_t attn_dtype_size(int32_t dtype);
+DLDataType attn_dtype_dl(int32_t dtype); /* its DLPack dtype */
 
 /* Memory layouts of Q, K, V, O (all are views with explicit strides). */
 #define ATTN_LAYOUT_BHTD 0

@@ -3,11 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_access.h"
-#include "attn/attn_case.h"
-#include "attn/attn_philox.h"
-#include "attn/attn_rules.h"
-#include "internal.h"
+#include "attn/plugin/attn_access.h"
+#include "attn_case.h"
+#include "attn/plugin/attn_philox.h"
+#include "attn/plugin/attn_rules.h"
 
 /* splitmix64: tiny, well-mixed, and the same on every platform. */
 static uint64_t next_u64(uint64_t *state) {

@@ -10,9 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "attn/attn_access.h"
-#include "attn/attn_case.h"
-#include "internal.h"
+#include "attn/plugin/attn_access.h"
+#include "attn_case.h"
 
 #define MAX_BUFFERS 16
 

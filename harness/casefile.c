@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attn/attn_case.h"
-#include "internal.h"
-#include "yaml_doc.h"
+#include "attn_case.h"
+#include "internal/files.h"
+#include "internal/yaml_doc.h"
 
 typedef enum field_kind {
     F_TEXT,     /* char[] */
