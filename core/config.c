@@ -9,27 +9,32 @@
 #include "internal/files.h"
 #include "internal/yaml_doc.h"
 
-static const char *const top_keys[] = {"reference", "backends", "priority", NULL};
+static const char *const top_keys[] = {"golden", "baseline", "backends", "priority", NULL};
 static const char *const backend_keys[] = {"name", "plugin", "options", "optional", NULL};
+
+static void spec_free(attn_backend_spec *spec) {
+    free(spec->name);
+    free(spec->plugin);
+    free(spec->plugin_path);
+    free(spec->resolve_error);
+    for (uint32_t o = 0; o < spec->option_count; ++o) {
+        free((char *)spec->options[o].key);
+        free((char *)spec->options[o].value);
+    }
+    free(spec->options);
+}
 
 void attn_config_free(attn_config *config) {
     if (!config) return;
-    for (uint32_t n = 0; n < config->backend_count; ++n) {
-        attn_backend_spec *spec = &config->backends[n];
-        free(spec->name);
-        free(spec->plugin);
-        free(spec->plugin_path);
-        free(spec->resolve_error);
-        for (uint32_t o = 0; o < spec->option_count; ++o) {
-            free((char *)spec->options[o].key);
-            free((char *)spec->options[o].value);
-        }
-        free(spec->options);
-    }
+    for (uint32_t n = 0; n < config->backend_count; ++n) spec_free(&config->backends[n]);
     free(config->backends);
     for (uint32_t n = 0; n < config->priority_count; ++n) free(config->priority[n]);
     free(config->priority);
-    free(config->reference);
+    attn_backend_spec *roles[2] = {config->golden, config->baseline};
+    for (int n = 0; n < 2; ++n) {
+        if (roles[n]) spec_free(roles[n]);
+        free(roles[n]);
+    }
     free(config->source);
     free(config);
 }
@@ -55,8 +60,10 @@ static attn_status parse_options(attn_yaml *y, yaml_node_t *node, attn_backend_s
     return ATTN_OK;
 }
 
-static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *config_dir, attn_backend_spec *spec,
-                                 attn_error *err) {
+/* One backend entry.  `default_name` names an entry that gives none (the golden and baseline
+ * entries); NULL makes the name required (the backends list). */
+static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *config_dir, const char *default_name,
+                                 attn_backend_spec *spec, attn_error *err) {
     attn_status st = attn_yaml_expect_mapping(y, node, "a backend entry", err);
     if (st != ATTN_OK) return st;
     spec->line = (int32_t)node->start_mark.line + 1;
@@ -82,6 +89,8 @@ static attn_status parse_backend(attn_yaml *y, yaml_node_t *node, const char *co
             return attn_yaml_unknown_key(y, key, backend_keys, err);
         }
     }
+    if (!spec->name && default_name && !(spec->name = strdup(default_name)))
+        return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
     if (!spec->name) return attn_yaml_fail(y, node, "name", err, "missing: every backend needs a name");
     if (!spec->plugin) return attn_yaml_fail(y, node, "plugin", err, "missing: backend '%s' names no plugin file", spec->name);
     char path[PATH_MAX];
@@ -124,16 +133,29 @@ static attn_status parse_priority(attn_yaml *y, yaml_node_t *node, attn_config *
     return ATTN_OK;
 }
 
+/* `golden:` / `baseline:`: the backend entry that plays that role for the tools (the matrix,
+ * attnrun --check).  libattn attaches no meaning to either; a host program may ignore them. */
+static attn_status parse_role(attn_yaml *y, yaml_node_t *node, const char *role, const char *config_dir,
+                              attn_backend_spec **out, attn_error *err) {
+    if (!(*out = calloc(1, sizeof **out))) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    return parse_backend(y, node, config_dir, role, *out, err);
+}
+
 static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_config *config, attn_error *err) {
     yaml_node_t *root = attn_yaml_root(y);
     attn_status st = attn_yaml_expect_mapping(y, root, "the config", err);
     if (st != ATTN_OK) return st;
-    yaml_node_t *backends = NULL, *reference = NULL, *priority = NULL;
+    yaml_node_t *backends = NULL, *golden = NULL, *baseline = NULL, *priority = NULL;
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; ++pair) {
         yaml_node_t *key = attn_yaml_get(y, pair->key);
         const char *k = (const char *)key->data.scalar.value;
         if (!strcmp(k, "backends")) backends = attn_yaml_get(y, pair->value);
-        else if (!strcmp(k, "reference")) reference = attn_yaml_get(y, pair->value);
+        else if (!strcmp(k, "golden")) golden = attn_yaml_get(y, pair->value);
+        else if (!strcmp(k, "baseline")) baseline = attn_yaml_get(y, pair->value);
+        else if (!strcmp(k, "reference"))
+            return attn_yaml_fail(y, key, "reference", err,
+                                  "replaced by two backend entries, 'golden' and 'baseline' (README, \"The config\"); "
+                                  "leave both out to use the default config's");
         else if (!strcmp(k, "priority")) priority = attn_yaml_get(y, pair->value);
         else return attn_yaml_unknown_key(y, key, top_keys, err);
     }
@@ -145,26 +167,15 @@ static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_confi
     if (!config->backends) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
     for (yaml_node_item_t *item = backends->data.sequence.items.start; item < backends->data.sequence.items.top; ++item) {
         attn_backend_spec *spec = &config->backends[config->backend_count++];
-        st = parse_backend(y, attn_yaml_get(y, *item), config_dir, spec, err);
+        st = parse_backend(y, attn_yaml_get(y, *item), config_dir, NULL, spec, err);
         if (st != ATTN_OK) return st;
         for (uint32_t other = 0; other + 1 < config->backend_count; ++other)
             if (!strcmp(config->backends[other].name, spec->name))
                 return attn_yaml_fail(y, attn_yaml_get(y, *item), "name", err, "backend '%s' is named twice (first at line %d)",
                                       spec->name, config->backends[other].line);
     }
-    const char *reference_name = "sdpa-ref";
-    if (reference) {
-        st = attn_yaml_string(y, reference, "reference", &reference_name, err);
-        if (st != ATTN_OK) return st;
-    }
-    int found = 0;
-    for (uint32_t n = 0; n < config->backend_count; ++n) found |= !strcmp(config->backends[n].name, reference_name);
-    if (!found)
-        return attn_yaml_fail(y, reference ? reference : root, "reference", err,
-                              "'%s' is not one of the configured backends; the reference computes golden and baseline",
-                              reference_name);
-    config->reference = strdup(reference_name);
-    if (!config->reference) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
+    if (golden && (st = parse_role(y, golden, "golden", config_dir, &config->golden, err)) != ATTN_OK) return st;
+    if (baseline && (st = parse_role(y, baseline, "baseline", config_dir, &config->baseline, err)) != ATTN_OK) return st;
     return priority ? parse_priority(y, priority, config, err) : ATTN_OK;
 }
 

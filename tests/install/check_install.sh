@@ -77,7 +77,8 @@ cd / || fail "cd /"
 grep -qF '{"case": "Causal full-seq", "cells": {"sdpa-ref": "PASS", "naive-cpu": "PASS"}' "$log" ||
     fail "the naive-cpu column does not PASS"
 run "$prefix/bin/attninfo" --config "$work/plugin/naive_cpu.yaml"
-grep -qF "sdpa-ref (reference): $prefix/$libdir/attn/plugins/libattn_sdpa_ref.so" "$log" ||
+grep -qF "sdpa-ref: $prefix/$libdir/attn/plugins/libattn_sdpa_ref.so" "$log" &&
+    grep -qF "Golden: $prefix/$libdir/attn/plugins/libattn_sdpa_ref.so" "$log" ||
     fail "sdpa-ref was not found in the installed plugin folder"
 grep -qF "plugin naive-cpu 1.0.0, ABI 1.1, device cpu:0" "$log" || fail "attninfo does not list naive-cpu"
 grep -qF "capabilities: dtypes float32 float16 bfloat16" "$log" || fail "attninfo does not show describe()"
@@ -85,7 +86,7 @@ grep -qF "$prefix/$libdir/attn/plugins (next to libattn)" "$log" || fail "attnin
 
 run "$cmake" --install "$work/plugin/build"
 [ -f "$prefix/$libdir/attn/plugins/libattn_naive_cpu.so" ] || fail "the template's install rule missed attn_PLUGIN_DIR"
-printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: naive, plugin: attn_naive_cpu}\n' \
+printf 'backends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: naive, plugin: attn_naive_cpu}\n' \
     >"$work/bare.yaml"
 "$prefix/bin/attnmatrix" --config "$work/bare.yaml" --rows "KV decode" --quiet --format json >"$log" 2>&1 ||
     fail "attnmatrix with the plugin named bare (exit $?)"

@@ -25,7 +25,9 @@ status=$?
 [ "$status" -eq 1 ] || fail "exit status $status, expected 1 (broken plugins in the search path)"
 expect "libattn host ABI 1.1"
 # The config's backends, with what they say about themselves.
-expect "sdpa-ref (reference):"
+expect "  sdpa-ref: "
+expect "Golden: "
+expect "Baseline: "
 expect "plugin sdpa-ref 1.0.0, ABI 1.1, device cpu:0"
 expect "capabilities: mode golden; dtypes float32 float16 bfloat16"
 expect "plugin wrong-topleft 1.0.0, ABI 1.1, device cpu:0"

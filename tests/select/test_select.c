@@ -184,7 +184,6 @@ static void test_invalid_problem(void **state) {
 static attn_status parse(const char *priority_line, attn_config **config, attn_error *err) {
     char text[4096];
     snprintf(text, sizeof text,
-             "reference: reference\n"
              "backends:\n"
              "  - {name: reference, plugin: %s}\n"
              "  - {name: picky, plugin: %s}\n"
@@ -221,7 +220,7 @@ static void test_config_priority_errors(void **state) {
     attn_error err = {0};
     assert_int_equal(parse("priority: [picky, flex-cuda]\n", &config, &err), ATTN_E_CONFIG);
     assert_null(config);
-    assert_contains(err.message, "select.yaml:6:");
+    assert_contains(err.message, "select.yaml:5:");
     assert_contains(err.message, "'flex-cuda' is not one of the configured backends");
     assert_int_equal(parse("priority: [picky, picky]\n", &config, &err), ATTN_E_CONFIG);
     assert_contains(err.message, "listed twice");

@@ -30,7 +30,6 @@ grep -q '"case": "my shape"' "$dir/out" || fail "the shapes file's case is missi
 
 # A backend without its device is a row that says so, not a failure.
 cat >"$dir/config.yaml" <<YAML
-reference: sdpa-ref
 backends:
   - name: sdpa-ref
     plugin: attn_sdpa_ref
@@ -41,7 +40,7 @@ run 0 --config "$dir/config.yaml" --preset tiny --warmup 0 --repeats 1
 grep -q "^no-device .*UNAVAILABLE: " "$dir/out" || fail "no UNAVAILABLE row for the backend without a device"
 grep -q "^sdpa-ref" "$dir/out" && fail "the reference was timed without being named"
 
-# A config with only the reference times nothing unless the reference is named.
+# A config whose only backend runs the golden plugin times nothing unless it is named.
 cat >"$dir/reference_only.yaml" <<YAML
 backends:
   - name: sdpa-ref

@@ -61,7 +61,6 @@ one_line_error "the file has 2 cases"
 
 # The top-left-aligned backend is right when Tq == Tk and wrong for chunk decode.
 cat >"$dir/wrong.yaml" <<YAML
-reference: sdpa-ref
 backends:
   - name: sdpa-ref
     plugin: attn_sdpa_ref

@@ -25,8 +25,8 @@ static const char usage_text[] =
     "Times each backend on each shape and prints median/min/max milliseconds, TFLOP/s\n"
     "(2 * visible pairs * Hq * (D + Dv)) and GB/s (Q, O, LSE, and K/V once per kv head).\n"
     "  --config FILE      the backend config (default: the one built into libattn)\n"
-    "  --backend NAME     a backend of the config; repeatable.  Default: every backend but the\n"
-    "                     config's reference, whose float64 golden mode is timed only when named\n"
+    "  --backend NAME     a backend of the config; repeatable.  Default: every backend but those\n"
+    "                     running the config's golden plugin (the oracle), timed only when named\n"
     "  --shapes FILE      a case file (YAML) of shapes to time\n"
     "  --preset NAME      built-in shapes: prefill, decode, all (default) or tiny (for CI)\n"
     "  --dtype DTYPE      float32, float16 or bfloat16 for every shape (presets: bfloat16)\n"
@@ -152,7 +152,7 @@ static attn_status load_shapes(const bench_args *a, attn_case **cases, uint32_t 
     return st;
 }
 
-/* The backends to time: the named ones, or every one but the reference. */
+/* The backends to time: the named ones, or every one but those running the golden plugin. */
 static int open_backends(const bench_args *a, const attn_config *config, bench_backend *out, int32_t *count,
                          attn_error *err) {
     const char *names[MAX_BACKENDS];
@@ -161,14 +161,12 @@ static int open_backends(const bench_args *a, const attn_config *config, bench_b
         for (int32_t b = 0; b < a->backend_count; ++b) names[n++] = a->backends[b];
     } else {
         for (uint32_t b = 0; b < config->backend_count && n < MAX_BACKENDS; ++b)
-            if (!config->reference || strcmp(config->backends[b].name, config->reference) != 0)
-                names[n++] = config->backends[b].name;
+            if (!attn_tool_runs_golden_plugin(config, &config->backends[b])) names[n++] = config->backends[b].name;
         if (n == 0) {
             attn_error_set(err, ATTN_E_CONFIG,
-                           "%s: no backend to time besides the reference %s, which is timed only when named "
-                           "(--backend %s)",
-                           config->source, config->reference ? config->reference : "(none)",
-                           config->reference ? config->reference : "NAME");
+                           "%s: no backend to time besides those running the golden plugin (%s), which are timed "
+                           "only when named (--backend NAME)",
+                           config->source, config->golden->plugin);
             return fail(EXIT_USAGE, err);
         }
     }
@@ -178,7 +176,7 @@ static int open_backends(const bench_args *a, const attn_config *config, bench_b
         if (!spec) return fail(EXIT_USAGE, err);
         bench_backend *slot = &out[(*count)++];
         *slot = (bench_backend){.name = spec->name};
-        attn_status st = attn_tool_backend_open(spec, NULL, &slot->backend, err);
+        attn_status st = attn_tool_backend_open(spec, &slot->backend, err);
         /* No device on this machine is a row, not an error: the table shows every backend. */
         if (st == ATTN_E_UNAVAILABLE) snprintf(slot->unavailable, sizeof slot->unavailable, "%s", err->message);
         else if (st != ATTN_OK) return fail(EXIT_USAGE, err);

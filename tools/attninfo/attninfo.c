@@ -61,14 +61,17 @@ static int list_config(const attn_config *config) {
     printf("Backends of %s:\n", config->source);
     for (uint32_t n = 0; n < config->backend_count; ++n) {
         const attn_backend_spec *spec = &config->backends[n];
-        printf("  %s%s: %s\n", spec->name, strcmp(spec->name, config->reference) ? "" : " (reference)",
-               spec->plugin_path ? spec->plugin_path : spec->plugin);
+        printf("  %s: %s\n", spec->name, spec->plugin_path ? spec->plugin_path : spec->plugin);
         if (!spec->plugin_path) { /* an optional backend whose plugin was not built here */
             printf("    NOT FOUND (optional): %s\n", spec->resolve_error);
             continue;
         }
         failures |= report_candidate(spec->name, spec->plugin_path, spec->options, spec->option_count, "    ");
     }
+    const attn_backend_spec *roles[2] = {config->golden, config->baseline};
+    for (int n = 0; n < 2; ++n) /* attn_tool_config_load gives both */
+        printf("%s: %s%s\n", n ? "Baseline" : "Golden", roles[n]->plugin_path ? roles[n]->plugin_path : roles[n]->plugin,
+               roles[n]->plugin_path ? "" : " (NOT FOUND)");
     uint32_t order[64];
     uint32_t count = attn_config_selection_order(config, order, 64);
     printf("Selection order (%s):", config->priority_count ? "the config's priority" : "config order");

@@ -166,7 +166,7 @@ static void worker_main(const attn_backend_spec *spec, int request_fd, int respo
     memset(&hello, 0, sizeof hello);
     attn_error err = {0};
     attn_backend *backend = NULL;
-    hello.status = attn_tool_backend_open(spec, NULL, &backend, &err);
+    hello.status = attn_tool_backend_open(spec, &backend, &err);
     if (hello.status != ATTN_OK) snprintf(hello.message, sizeof hello.message, "%s", err.message);
     if (write_full(response_fd, &hello, sizeof hello) == IO_OK && backend) serve(backend, request_fd, response_fd);
     /* No attn_backend_close: process exit releases everything, and a plugin whose destroy()

@@ -37,12 +37,10 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
     if (config->backend_count > MATRIX_MAX_BACKENDS)
         return attn_error_set(err, ATTN_E_CONFIG, "%s: %u backends; attnmatrix handles at most %d", config->source,
                               config->backend_count, MATRIX_MAX_BACKENDS);
-    const attn_backend_spec *reference = NULL;
     for (uint32_t n = 0; n < config->backend_count; ++n) {
         const attn_backend_spec *spec = &config->backends[n];
         matrix_backend *mb = &m->backends[m->backend_count++];
         mb->spec = spec;
-        if (!strcmp(spec->name, config->reference)) reference = spec;
         if (!spec->plugin_path) { /* an optional plugin that was not built here */
             mb->skipped = 1;
             snprintf(mb->skip_reason, sizeof mb->skip_reason, "plugin not built here: %s", spec->resolve_error);
@@ -58,8 +56,8 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
             return attn_error_set(err, st, "%s:%d: backend '%s': %s", config->source, spec->line, spec->name, open_err.message);
         }
     }
-    attn_status st = attn_tool_backend_open(reference, "golden", &m->golden, err);
-    if (st == ATTN_OK) st = attn_tool_backend_open(reference, "baseline", &m->baseline, err);
+    attn_status st = attn_tool_backend_open(config->golden, &m->golden, err);
+    if (st == ATTN_OK) st = attn_tool_backend_open(config->baseline, &m->baseline, err);
     return st;
 }
 

@@ -39,7 +39,7 @@ static const char usage_text[] =
     "values are rounded to --dtype; files replace generated tensors):\n"
     "  --q FILE --k FILE --v FILE\n"
     "Outputs (float32 .npy): --out-o FILE [B,Hq,Tq,Dv], --out-lse FILE [B,Hq,Tq] (implies --lse)\n"
-    "  --check      also run the config's reference (golden and baseline) and compare:\n"
+    "  --check      also run the config's golden and baseline entries and compare:\n"
     "               prints PASS or FAIL with the error and the tolerance\n"
     "  --config FILE  the backend config (default: the one built into libattn)\n"
     "Exit status: 0 ok, 1 FAIL or the backend refused or failed, 2 bad usage, config or input.\n";
@@ -182,16 +182,16 @@ static attn_status choose_case(const run_args *a, attn_case *out, attn_error *er
 
 static int refused_or_failed(attn_status st) { return st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE; }
 
-/* Runs one backend of the config (mode NULL: as configured) on the instance.  The
- * reference's golden and baseline run canonical (contiguous BHTD, no cache view), as the
- * matrix computes them, so a layout or cache-view bug in the candidate cannot hide in them. */
-static int execute_on(const attn_backend_spec *spec, const char *mode, const attn_instance *inst, attn_result *out,
+/* Runs one backend entry on the instance.  Golden and baseline run canonical (contiguous
+ * BHTD, no cache view), as the matrix computes them, so a layout or cache-view bug in the
+ * candidate cannot hide in them. */
+static int execute_on(const attn_backend_spec *spec, int canonical, const attn_instance *inst, attn_result *out,
                       attn_error *err) {
     attn_backend *backend = NULL;
-    attn_status st = attn_tool_backend_open(spec, mode, &backend, err);
+    attn_status st = attn_tool_backend_open(spec, &backend, err);
     if (st != ATTN_OK) return fail(st == ATTN_E_UNAVAILABLE ? EXIT_FAIL : EXIT_USAGE, err);
     attn_exec_options options = {0};
-    options.canonical = mode != NULL;
+    options.canonical = canonical;
     st = attn_instance_execute(backend, inst, &options, out, err);
     if (st != ATTN_OK) {
         char name[300];
@@ -205,22 +205,16 @@ static int execute_on(const attn_backend_spec *spec, const char *mode, const att
     return -1;
 }
 
-/* --check: golden and baseline from the reference, then SPEC.md's rule. */
+/* --check: the config's golden and baseline entries, then SPEC.md's rule. */
 static int check_against_reference(const attn_config *config, const char *backend, const attn_instance *inst,
                                    const attn_result *candidate, attn_error *err) {
-    if (!config->reference) {
-        attn_error_set(err, ATTN_E_CONFIG, "%s: no reference backend: --check needs one", config->source);
-        return fail(EXIT_USAGE, err);
-    }
-    const attn_backend_spec *ref = attn_tool_config_find(config, config->reference, err);
-    if (!ref) return fail(EXIT_USAGE, err);
     attn_result golden = {0}, baseline = {0};
-    int code = execute_on(ref, "golden", inst, &golden, err);
-    if (code < 0) code = execute_on(ref, "baseline", inst, &baseline, err);
+    int code = execute_on(config->golden, 1, inst, &golden, err);
+    if (code < 0) code = execute_on(config->baseline, 1, inst, &baseline, err);
     if (code < 0) {
         attn_verdict verdict;
         attn_compare(inst, &golden, &baseline, candidate, &verdict);
-        printf("check %s against %s: %s  O max err %.3g, tolerance %.3g", backend, ref->name,
+        printf("check %s against %s: %s  O max err %.3g, tolerance %.3g", backend, config->golden->name,
                verdict.pass ? "PASS" : "FAIL", verdict.max_err_o, verdict.tol_o);
         if (inst->c.want_lse) printf("  LSE max err %.3g, tolerance %.3g", verdict.max_err_lse, verdict.tol_lse);
         printf("%s%s\n", verdict.detail[0] ? "  " : "", verdict.detail);
@@ -250,7 +244,7 @@ static int run(const run_args *a, attn_error *err) {
         if (inputs[n] && attnrun_load_input(&inst, "qkv"[n], inputs[n], err) != ATTN_OK) code = fail(EXIT_USAGE, err);
 
     attn_result result = {0};
-    if (code < 0) code = execute_on(spec, NULL, &inst, &result, err);
+    if (code < 0) code = execute_on(spec, 0, &inst, &result, err);
     if (code < 0) {
         printf("%s on %s: done\n", a->backend, inst.c.name);
         if (attnrun_write_outputs(&inst, &result, a->out_o, a->out_lse, err) != ATTN_OK) code = fail(EXIT_USAGE, err);

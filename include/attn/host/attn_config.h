@@ -1,6 +1,7 @@
 /* The YAML config: which backends, from which plugin files, with which options.
  *
- *   reference: sdpa-ref            # optional; the backend that computes golden and baseline
+ *   golden: {plugin: attn_sdpa_ref, options: {mode: golden}}        # optional; see below
+ *   baseline: {plugin: attn_sdpa_ref, options: {mode: baseline}}
  *   backends:
  *     - name: sdpa-ref             # display name, unique
  *       plugin: attn_sdpa_ref      # bare name (searched) or path (relative to this file)
@@ -8,6 +9,11 @@
  *       optional: true             # optional; a plugin file that was not built is SKIP, not an error
  *   priority: [flex-cuda, sdpa-ref]  # optional; the order attn_select tries backends in
  *                                    # (attn_select.h); backends left out are not candidates
+ *
+ * golden and baseline are backend entries (as in the list; the name defaults to the role) that
+ * the tools judge every backend against (SPEC.md, "Tolerance"); they are not columns and not
+ * candidates.  libattn gives them no meaning: a config for a model runtime leaves them out,
+ * and the tools then take the default config's.
  *
  * Errors name the file, line, column and key. */
 #ifndef ATTN_CONFIG_H
@@ -35,11 +41,12 @@ typedef struct attn_backend_spec {
 
 typedef struct attn_config {
     char *source; /* file name or "<embedded default>" */
-    char *reference;
     attn_backend_spec *backends;
     uint32_t backend_count;
     char **priority; /* backend names of the `priority` list, or NULL */
     uint32_t priority_count;
+    attn_backend_spec *golden;   /* the `golden:` entry, or NULL */
+    attn_backend_spec *baseline; /* the `baseline:` entry, or NULL */
 } attn_config;
 
 /* Parses config text.  `source` names it in messages; `config_dir` anchors relative plugin
