@@ -186,14 +186,24 @@ attn_status attn_backend_check(attn_backend *backend, const attn_problem *proble
 /* No check() first: a plugin's run() refuses through the same code path as its check()
  * (PLUGINS.md), so asking twice would only pay for the capability test (and any planning
  * behind it) twice.  A refusal comes back from run() with its reason. */
+static attn_status run_adopted(attn_backend *backend, const attn_problem *adopted, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->run(backend->instance, adopted, msg, sizeof msg);
+    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
+    return attn_backend_synchronize(backend, err);
+}
+
 attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {
     attn_problem adopted;
     attn_status st = attn_problem_adopt_valid(problem, &adopted, err);
-    if (st != ATTN_OK) return st;
-    char msg[ATTN_MSG_CAP] = "";
-    st = backend->api->run(backend->instance, &adopted, msg, sizeof msg);
-    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
-    return attn_backend_synchronize(backend, err);
+    return st == ATTN_OK ? run_adopted(backend, &adopted, err) : st;
+}
+
+/* The size rule still holds (a copy of our size, a few hundred bytes): plugins rely on it. */
+attn_status attn_backend_run_prevalidated(attn_backend *backend, const attn_problem *problem, attn_error *err) {
+    attn_problem adopted;
+    attn_status st = attn_problem_adopt(problem, &adopted, err);
+    return st == ATTN_OK ? run_adopted(backend, &adopted, err) : st;
 }
 
 attn_status attn_backend_describe(attn_backend *backend, char *out, size_t cap, attn_error *err) {

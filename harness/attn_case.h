@@ -135,10 +135,12 @@ typedef struct attn_exec_options {
 attn_status attn_instance_execute(attn_backend *backend, const attn_instance *inst, const attn_exec_options *options,
                                   attn_result *out, attn_error *err);
 
-/* As execute, but leaves the problem on the device and times `repeats` runs after `warmup`
- * runs; per-run milliseconds go to times_ms[repeats]. */
+/* As execute, but leaves the problem on the device, checks it once and times `repeats` runs
+ * after `warmup` runs.  times_ms[repeats] gets what a loop's steady state pays per call: the
+ * plugin's run and synchronize (attn_backend_run_prevalidated).  call_ms[repeats], when not
+ * NULL, gets a second series of whole attn_backend_run calls (validation as well). */
 attn_status attn_instance_time(attn_backend *backend, const attn_instance *inst, int32_t warmup, int32_t repeats,
-                               double *times_ms, attn_error *err);
+                               double *times_ms, double *call_ms, attn_error *err);
 
 /* ---- Comparison ------------------------------------------------------------------- */
 

@@ -4,7 +4,8 @@
  *   - a caller built against newer headers hands a longer problem: libattn accepts it while the
  *     fields it does not know are zero (and hands the plugin its own size), and refuses it,
  *     naming the sizes, when they are set, so no feature is ever silently dropped;
- *   - sizes below ABI 1.0's, or past any plausible growth (an unset field), are refused. */
+ *   - sizes below ABI 1.0's, or past any plausible growth (an unset field), are refused;
+ *   - the steady-state call (attn_backend_run_prevalidated) skips validation, not the size rule. */
 #include <attn/host/attn_host.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +129,37 @@ static void test_sizes_that_no_abi_has(void **state) {
     small_free(&s);
 }
 
+static void test_steady_state_call_keeps_the_size_rule(void **state) {
+    (void)state;
+    small_problem s;
+    filled_problem(&s);
+    float want[2 * 3 * 4];
+    reference_output(&s, want, 24);
+    attn_backend *plugin = open_plugin(FUTURE_PROBLEM_PATH);
+    attn_error err = {0};
+    assert_int_equal(attn_backend_check(plugin, &s.p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_run_prevalidated(plugin, &s.p, &err), ATTN_OK);
+    assert_memory_equal(s.o, want, sizeof want);
+
+    future_problem future;
+    memset(&future, 0, sizeof future);
+    future.current = s.p;
+    future.current.struct_size = sizeof future;
+    future.logit_temperature = 2.0f;
+    assert_int_equal(attn_backend_run_prevalidated(plugin, &future.current, &err), ATTN_E_ABI);
+    future.logit_temperature = 0.0f; /* handed on at the host's size, which the plugin checks */
+    assert_int_equal(attn_backend_run_prevalidated(plugin, &future.current, &err), ATTN_OK);
+    attn_backend_close(plugin);
+    small_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_newer_plugin_under_this_host),
         cmocka_unit_test(test_newer_caller_with_the_field_unset),
         cmocka_unit_test(test_newer_caller_with_the_field_set),
         cmocka_unit_test(test_sizes_that_no_abi_has),
+        cmocka_unit_test(test_steady_state_call_keeps_the_size_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,10 @@ static const char usage_text[] =
     "usage: attnbench [--config FILE] [--backend NAME]... [--shapes FILE | --preset NAME] [--dtype DTYPE]\n"
     "                 [--warmup N] [--repeats N] [--format table|json]\n"
     "\n"
-    "Times each backend on each shape and prints median/min/max milliseconds, TFLOP/s\n"
-    "(2 * visible pairs * Hq * (D + Dv)) and GB/s (Q, O, LSE, and K/V once per kv head).\n"
+    "Times each backend on each shape and prints median/min/max milliseconds of the steady\n"
+    "state (the plugin's run and synchronize: validated and checked once, as a loop pays),\n"
+    "TFLOP/s (2 * visible pairs * Hq * (D + Dv)) and GB/s (Q, O, LSE, and K/V once per kv head)\n"
+    "from that median, then the median of whole attn_backend_run calls (validation as well).\n"
     "  --config FILE      the backend config (default: the one built into libattn)\n"
     "  --backend NAME     a backend of the config; repeatable.  Default: every backend but those\n"
     "                     running the config's golden plugin (the oracle), timed only when named\n"
@@ -189,7 +191,14 @@ static int compare_doubles(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
-/* Times one backend on one instance into row; returns 1 when it failed (not refused). */
+/* Sorts times[count] and returns their median. */
+static double sorted_median(double *times, int64_t count) {
+    qsort(times, (size_t)count, sizeof *times, compare_doubles);
+    return count % 2 ? times[count / 2] : 0.5 * (times[count / 2 - 1] + times[count / 2]);
+}
+
+/* Times one backend on one instance into row; returns 1 when it failed (not refused).
+ * times holds two series of a->repeats: the steady-state runs, then the whole calls. */
 static int time_one(const bench_args *a, bench_backend *bb, const attn_instance *inst, const bench_work *work,
                     double *times, bench_row *row, char *reason, size_t reason_cap) {
     *row = (bench_row){.backend = bb->name, .case_name = inst->c.name, .reason = reason};
@@ -199,18 +208,18 @@ static int time_one(const bench_args *a, bench_backend *bb, const attn_instance 
         return 0;
     }
     attn_error err = {0};
-    attn_status st = attn_instance_time(bb->backend, inst, (int32_t)a->warmup, (int32_t)a->repeats, times, &err);
+    int64_t r = a->repeats;
+    attn_status st = attn_instance_time(bb->backend, inst, (int32_t)a->warmup, (int32_t)r, times, times + r, &err);
     if (st != ATTN_OK) {
         int refused = st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE;
         row->status = refused ? "UNSUPPORTED" : "ERROR";
         snprintf(reason, reason_cap, "%s", err.message);
         return !refused;
     }
-    qsort(times, (size_t)a->repeats, sizeof *times, compare_doubles);
-    int64_t r = a->repeats;
+    row->ms_median = sorted_median(times, r);
     row->ms_min = times[0];
     row->ms_max = times[r - 1];
-    row->ms_median = r % 2 ? times[r / 2] : 0.5 * (times[r / 2 - 1] + times[r / 2]);
+    row->ms_call_median = sorted_median(times + r, r);
     double seconds = row->ms_median * 1e-3;
     row->tflops = seconds > 0 ? work->flops / seconds * 1e-12 : 0.0;
     row->gbps = seconds > 0 ? work->bytes / seconds * 1e-9 : 0.0;
@@ -229,7 +238,7 @@ static int bench(const bench_args *a, attn_error *err) {
     bench_backend backends[MAX_BACKENDS];
     int32_t backend_count = 0;
     int code = open_backends(a, config, backends, &backend_count, err);
-    double *times = malloc(sizeof *times * (size_t)a->repeats);
+    double *times = malloc(sizeof *times * 2 * (size_t)a->repeats);
     if (code < 0 && !times) code = fail(EXIT_USAGE, &(attn_error){ATTN_E_NOMEM, "out of memory"});
 
     int failures = 0;

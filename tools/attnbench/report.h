@@ -12,7 +12,8 @@ typedef struct bench_row {
     const char *backend, *case_name;
     const char *status; /* NULL: timed; else "UNSUPPORTED", "UNAVAILABLE" or "ERROR" */
     const char *reason;
-    double ms_median, ms_min, ms_max, tflops, gbps;
+    double ms_median, ms_min, ms_max, tflops, gbps; /* run + synchronize: the steady state */
+    double ms_call_median; /* the whole attn_backend_run call: validation as well */
 } bench_row;
 
 typedef struct bench_report {

@@ -192,6 +192,9 @@ static int execute_on(const attn_backend_spec *spec, int canonical, const attn_i
     if (st != ATTN_OK) return fail(st == ATTN_E_UNAVAILABLE ? EXIT_FAIL : EXIT_USAGE, err);
     attn_exec_options options = {0};
     options.canonical = canonical;
+    /* Golden's LSE marks the rows with no visible key, which must then be exactly 0: ask for
+     * it whatever the instance wants, as attnmatrix does. */
+    options.force_lse = canonical;
     st = attn_instance_execute(backend, inst, &options, out, err);
     if (st != ATTN_OK) {
         char name[300];

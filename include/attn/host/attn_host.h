@@ -75,8 +75,14 @@ ATTN_API attn_status attn_backend_device(attn_backend *backend, DLDevice *out, a
 
 /* Validates the problem, then asks the plugin.  ATTN_OK or the refusal with its reason. */
 ATTN_API attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err);
-/* Validates, checks, runs and synchronises. */
+/* Validates, runs and synchronises.  A refusal comes from the plugin's run(), which refuses
+ * through the same code path as its check(). */
 ATTN_API attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err);
+/* The steady-state call of a loop: the plugin's run() and synchronize, without validation.
+ * Only for a problem that attn_backend_check accepted, unchanged since but for the data behind
+ * its tensors (a decode loop, a benchmark); attn_backend_run validates every call. */
+ATTN_API attn_status attn_backend_run_prevalidated(attn_backend *backend, const attn_problem *problem,
+                                                   attn_error *err);
 
 /* The plugin's device services. */
 ATTN_API attn_status attn_backend_alloc(attn_backend *backend, uint64_t bytes, void **out, attn_error *err);
