@@ -7,26 +7,7 @@
  * thread's work), fc_io (dtype conversion).  This file is the plugin table, the options and
  * the parallel loop.
  *
- * Options:
- *   threads  OpenMP threads of a run (default: OMP_NUM_THREADS, else oneDNN's default)
- *   q_tile   rows per tile, query rows times the heads of a GQA group (default 256)
- *   kv_tile  keys per tile where every row sees every key, a multiple of 16 (default 512)
- *   edge_tile keys per tile along ragged edges (causal diagonal, windows), a multiple of 16
- *            (default 64; 256 for AMX items, whose partial tiles compute their products
- *            only over the keys each 32-row strip sees: one diagonal tile per item, without
- *            the triangle's waste.  Given, it sets both)
- *   bf16     auto (default): bfloat16 matmuls where the CPU has AVX512-BF16, else float32;
- *            native / f32 force one of them
- *   split    on (default) / off: split long key ranges over threads when items are few
- *   small_m  native (default) / onednn: who computes Q.K^T and P.V of work items of at most
- *            32 rows (decode, small chunk decode): flex-cpu's streaming loops (fc_native.h)
- *            or oneDNN, as for every larger item
- *   amx      auto (default) / off: bfloat16 work items of more than 32 rows (prefill) whose
- *            heads are prepared compute Q.K^T and P.V with the CPU's AMX tile instructions
- *            (fc_amx.h) when the CPU has AMX-BF16 and Linux grants the tile state, else (and
- *            with off) oneDNN.  emulate: the same kernel over a C emulation of the tile
- *            instructions on any CPU, a test / debugging mode (slow).  The create log line and
- *            describe say whether AMX is used and, if not, why. */
+ * Options: plugins/flex_cpu/README.md (parse_options below is their one definition). */
 #define _GNU_SOURCE /* dladdr */
 #include <attn/plugin/attn_philox.h>
 #include <attn/plugin/attn_plugin.h>

@@ -24,7 +24,6 @@ mkdir -p "$OUT"
 for lib in "$D"/core/libattn.so.*.*.*; do [ -f "$lib" ] && ln -sf "$(basename "$lib")" "$D/core/libattn.so.0"; done
 export LD_LIBRARY_PATH=$D/deplibs:$D/core:${LD_LIBRARY_PATH:-}
 cat > "$OUT/ab.yaml" <<EOF
-reference: sdpa-ref
 backends:
   - name: sdpa-ref
     plugin: $D/plugins/libattn_sdpa_ref.so

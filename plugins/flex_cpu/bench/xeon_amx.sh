@@ -67,7 +67,6 @@ echo "test_flex_amx: $verdict"
 
 # ---- 2. the table in bfloat16, flex-cpu only ----
 cat > "$OUT/amx_matrix.yaml" <<EOF
-reference: sdpa-ref
 backends:
   - name: sdpa-ref
     plugin: $B/plugins/libattn_sdpa_ref.so
@@ -92,7 +91,6 @@ grep -m1 -o 'amx [a-z].*' "$OUT/matrix_bf16.txt.err" | cut -c1-200
 
 # ---- 3. bfloat16 prefill: amx auto / off / torch ----
 cat > "$OUT/amx_bench.yaml" <<EOF
-reference: sdpa-ref
 backends:
   - name: sdpa-ref
     plugin: $B/plugins/libattn_sdpa_ref.so

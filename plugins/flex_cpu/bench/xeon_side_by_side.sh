@@ -7,7 +7,7 @@
 #
 # For each thread count, in this order so that each timing has its ceilings next to it:
 #   1. flex_cpu_ceilings (oneDNN sgemm and bf16 matmul 2048^3, 512 MiB memcpy and read),
-#   2. attnbench --backend flex-cpu on plugins/flex_cpu/bench_shapes.yaml (OMP_NUM_THREADS=N),
+#   2. attnbench --backend flex-cpu on plugins/flex_cpu/bench/shapes.yaml (OMP_NUM_THREADS=N),
 #   3. torch SDPA on the same shapes and dtypes (torch.set_num_threads(N)), the same
 #      convention: 3 warm-up runs, then the median of 10 timed runs,
 # then prints one markdown table per thread count (both times, flex-cpu speed / torch
@@ -19,7 +19,7 @@ B=${ATTN_DEVICE_DIR:-.device}
 [ -d "$B/bin" ] || { echo "xeon_side_by_side: no staged build in '$B' (../shared/device/stage BUILD .device)" >&2; exit 2; }
 B=$(cd "$B" && pwd)
 OUT=${OUT:-/tmp/flex_cpu_xeon}
-SHAPES=plugins/flex_cpu/bench_shapes.yaml
+SHAPES=plugins/flex_cpu/bench/shapes.yaml
 PY=plugins/flex_cpu/bench/torch_sdpa_cpu.py
 mkdir -p "$OUT"
 # libattn is a shared library whose soname link the stage script (ELF files only) leaves out

@@ -38,7 +38,7 @@ for step in "$@"; do
            --backend flex-cuda-2launch --preset decode --repeats 30 > "$OUT/merge_ab.txt" 2>&1 ;;
     variants) # the config names only the variant builds that are staged (a missing plugin fails a config)
          cfg=$OUT/variants.yaml backends="--backend flex-cuda"
-         printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$cfg"
+         printf 'backends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$cfg"
          for v in $B/plugins/libattn_flex_cuda_v*.so; do
            [ -f "$v" ] || continue
            name=flex-cuda-$(basename "$v" .so | sed 's/.*_//')
@@ -66,7 +66,7 @@ for step in "$@"; do
            $B/bin/attnbench --backend flex-cuda --shapes plugins/flex_cuda/bench/profile_shapes.yaml --warmup 0 --repeats 1 \
            > "$OUT/ncu.txt" 2>&1 ;;
     probe) cfg=$OUT/probe.yaml
-         printf 'reference: sdpa-ref\nbackends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: probe, plugin: %s}\n' \
+         printf 'backends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: probe, plugin: %s}\n' \
            "$PWD/$B/plugins/libattn_flex_cuda_probe.so" > "$cfg"
          FC_PROBE=1 timeout 200 $B/bin/attnbench --config "$cfg" --backend probe \
            --shapes plugins/flex_cuda/bench/probe_shapes.yaml --warmup 0 --repeats 1 > "$OUT/probe.txt" 2>&1 ;;

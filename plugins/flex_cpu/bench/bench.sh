@@ -1,9 +1,9 @@
 #!/bin/sh
-# Usage: plugins/flex_cpu/bench.sh BUILD_DIR [THREADS] [ROUNDS]
+# Usage: plugins/flex_cpu/bench/bench.sh BUILD_DIR [THREADS] [ROUNDS]
 #
 # flex-cpu's numbers for docs/PERF.md: the machine's ceilings (flex_cpu_ceilings: oneDNN
 # sgemm 2048^3, a bfloat16 matmul 2048^3, a 512 MiB memcpy and read) and attnbench on the
-# issue's shapes (bench_shapes.yaml), measured in the same run on THREADS threads (default 2).
+# issue's shapes (bench/shapes.yaml), measured in the same run on THREADS threads (default 2).
 # The two alternate ROUNDS times (default 3) so that every round has its own ceilings next
 # to its own timings; each round's fractions use that round's ceilings, and the summary is
 # the median over rounds (the cores are shared: a round that coincided with other work shows
@@ -23,7 +23,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 r=1
 while [ "$r" -le "$rounds" ]; do
     "$build/bin/flex_cpu_ceilings" --threads "$threads" --repeats 5 >"$tmp/ceil.$r"
-    "$build/bin/attnbench" --backend flex-cpu --shapes "$here/bench_shapes.yaml" --warmup 3 --repeats 10 \
+    "$build/bin/attnbench" --backend flex-cpu --shapes "$here/shapes.yaml" --warmup 3 --repeats 10 \
         >"$tmp/bench.$r"
     echo "--- round $r (load $(cut -d' ' -f1 /proc/loadavg))"
     cat "$tmp/ceil.$r"
