@@ -211,7 +211,7 @@ static int time_one(const bench_args *a, bench_backend *bb, const attn_instance 
     int64_t r = a->repeats;
     attn_status st = attn_instance_time(bb->backend, inst, (int32_t)a->warmup, (int32_t)r, times, times + r, &err);
     if (st != ATTN_OK) {
-        int refused = st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE;
+        int refused = attn_tool_refused(st);
         row->status = refused ? "UNSUPPORTED" : "ERROR";
         snprintf(reason, reason_cap, "%s", err.message);
         return !refused;

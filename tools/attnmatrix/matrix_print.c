@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "matrix.h"
 
 const char *cell_status_name(enum cell_status status) {
@@ -149,17 +150,6 @@ void matrix_print_pairs(const matrix *m, FILE *out) {
             }
         if (!any) fprintf(out, "  (no pair ran together)\n");
     }
-}
-
-static void json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (; *s; ++s) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
-        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
-        else fputc(ch, out);
-    }
-    fputc('"', out);
 }
 
 static void json_number(FILE *out, double x) {

@@ -166,7 +166,7 @@ static enum instance_outcome run_backend(matrix *m, uint32_t n, const attn_insta
                                          size_t cap) {
     attn_error err;
     attn_status st = execute(m, n, inst, NULL, result, &err);
-    if (st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE) {
+    if (attn_tool_refused(st)) {
         snprintf(reason, cap, "%s", err.message);
         return st == ATTN_E_UNSUPPORTED ? OUT_UNSUPPORTED : OUT_NOT_APPLICABLE;
     }

@@ -180,8 +180,6 @@ static attn_status choose_case(const run_args *a, attn_case *out, attn_error *er
     return ATTN_OK;
 }
 
-static int refused_or_failed(attn_status st) { return st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE; }
-
 /* Runs one backend entry on the instance.  Golden and baseline run canonical (contiguous
  * BHTD, no cache view), as the matrix computes them, so a layout or cache-view bug in the
  * candidate cannot hide in them. */
@@ -200,7 +198,7 @@ static int execute_on(const attn_backend_spec *spec, int canonical, const attn_i
         char name[300];
         snprintf(name, sizeof name, "%s", attn_backend_name(backend));
         attn_backend_close(backend);
-        fprintf(stderr, "attnrun: %s %s: %s\n", name, refused_or_failed(st) ? "refused the problem" : "failed",
+        fprintf(stderr, "attnrun: %s %s: %s\n", name, attn_tool_refused(st) ? "refused the problem" : "failed",
                 err->message);
         return EXIT_FAIL;
     }

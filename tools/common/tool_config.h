@@ -21,4 +21,8 @@ attn_status attn_tool_backend_open(const attn_backend_spec *spec, attn_backend *
  * target: attnbench times it only when named). */
 int attn_tool_runs_golden_plugin(const attn_config *config, const attn_backend_spec *spec);
 
+/* 1 when a backend declined the problem (ATTN_E_UNSUPPORTED or ATTN_E_NOT_APPLICABLE, with
+ * its reason) rather than failing on it. */
+static inline int attn_tool_refused(attn_status st) { return st == ATTN_E_UNSUPPORTED || st == ATTN_E_NOT_APPLICABLE; }
+
 #endif
