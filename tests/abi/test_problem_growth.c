@@ -19,6 +19,16 @@ typedef struct future_problem {
     float logit_temperature;
 } future_problem;
 
+/* The problem as a caller built against the next minor's headers hands it over: today's fields,
+ * the appended one, struct_size covering both, and zero padding (filled in place: a struct
+ * returned by value need not keep its padding bytes, and libattn reads them). */
+static void newer_callers_problem(future_problem *future, const attn_problem *today, float logit_temperature) {
+    memset(future, 0, sizeof *future);
+    future->current = *today;
+    future->current.struct_size = sizeof *future;
+    future->logit_temperature = logit_temperature;
+}
+
 static attn_backend *open_plugin(const char *path) {
     attn_backend *backend = NULL;
     attn_error err = {0};
@@ -74,9 +84,7 @@ static void test_newer_caller_with_the_field_unset(void **state) {
     reference_output(&s, want, 24);
 
     future_problem future;
-    memset(&future, 0, sizeof future); /* the padding after the new field too */
-    future.current = s.p;
-    future.current.struct_size = sizeof future;
+    newer_callers_problem(&future, &s.p, 0.0f);
     attn_backend *plugin = open_plugin(FUTURE_PROBLEM_PATH);
     attn_error err = {0};
     /* The plugin refuses any struct_size but the host's own (future_problem.c). */
@@ -94,10 +102,7 @@ static void test_newer_caller_with_the_field_set(void **state) {
     filled_problem(&s);
     for (int n = 0; n < 24; ++n) s.o[n] = 7.0f; /* must stay untouched */
     future_problem future;
-    memset(&future, 0, sizeof future);
-    future.current = s.p;
-    future.current.struct_size = sizeof future;
-    future.logit_temperature = 2.0f;
+    newer_callers_problem(&future, &s.p, 2.0f);
 
     attn_backend *plugin = open_plugin(FUTURE_PROBLEM_PATH);
     attn_error err = {0};
@@ -142,10 +147,7 @@ static void test_steady_state_call_keeps_the_size_rule(void **state) {
     assert_memory_equal(s.o, want, sizeof want);
 
     future_problem future;
-    memset(&future, 0, sizeof future);
-    future.current = s.p;
-    future.current.struct_size = sizeof future;
-    future.logit_temperature = 2.0f;
+    newer_callers_problem(&future, &s.p, 2.0f);
     assert_int_equal(attn_backend_run_prevalidated(plugin, &future.current, &err), ATTN_E_ABI);
     future.logit_temperature = 0.0f; /* handed on at the host's size, which the plugin checks */
     assert_int_equal(attn_backend_run_prevalidated(plugin, &future.current, &err), ATTN_OK);
