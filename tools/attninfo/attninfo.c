@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plugin_report.h"
+#include "backend_report.h"
 #include "tool_config.h"
 
 #define MAX_SEEN 256
@@ -48,10 +48,10 @@ static int report_candidate(const char *display_name, const char *path, const at
     attn_error err = {0};
     attn_status st = attn_backend_open(display_name, path, options, option_count, &backend, &err);
     if (st != ATTN_OK) {
-        print_open_failure(stdout, st, err.message, indent);
+        attn_tool_print_open_failure(stdout, st, err.message, indent);
         return st != ATTN_E_UNAVAILABLE;
     }
-    print_backend(stdout, backend, indent);
+    attn_tool_print_backend(stdout, backend, indent);
     attn_backend_close(backend);
     return 0;
 }
@@ -61,12 +61,8 @@ static int list_config(const attn_config *config) {
     printf("Backends of %s:\n", config->source);
     for (uint32_t n = 0; n < config->backend_count; ++n) {
         const attn_backend_spec *spec = &config->backends[n];
-        printf("  %s: %s\n", spec->name, spec->plugin_path ? spec->plugin_path : spec->plugin);
-        if (!spec->plugin_path) { /* an optional backend whose plugin was not built here */
-            printf("    NOT FOUND (optional): %s\n", spec->resolve_error);
-            continue;
-        }
-        failures |= report_candidate(spec->name, spec->plugin_path, spec->options, spec->option_count, "    ");
+        if (attn_tool_print_backend_entry(stdout, spec, "  "))
+            failures |= report_candidate(spec->name, spec->plugin_path, spec->options, spec->option_count, "    ");
     }
     const attn_backend_spec *roles[2] = {config->golden, config->baseline};
     for (int n = 0; n < 2; ++n) /* attn_tool_config_load gives both */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend_report.h"
 #include "matrix.h"
 #include "tool_config.h"
 
@@ -25,7 +26,7 @@ static void usage(FILE *out) {
             "  --isolate         run each backend in a worker process of its own: a plugin that\n"
             "                    crashes or hangs shows CRASH or TIMEOUT and the table still prints\n"
             "  --timeout SECONDS under --isolate, per execution (default 120; 0: no limit)\n"
-            "  --list            list the configured backends (ABI version, device, describe()) and exit\n"
+            "  --list            list the configured backends (ABI version, device, capabilities) and exit\n"
             "  --quiet           no progress on stderr\n"
             "  --help            this text\n\n"
             "Exit status: 0 when no cell failed, 1 on a FAIL, CRASH or TIMEOUT, 2 on bad usage or config.\n");
@@ -126,26 +127,15 @@ static attn_status gather_cases(const cli *opts, attn_case **out, uint32_t *coun
     return st;
 }
 
+/* --list: each configured backend in attninfo's words (backend_report.h), or why it is skipped. */
 static void list_backends(const matrix *m) {
     for (uint32_t n = 0; n < m->backend_count; ++n) {
         const matrix_backend *mb = &m->backends[n];
-        printf("%s: %s\n", mb->spec->name, mb->spec->plugin_path);
-        if (!mb->backend) {
-            printf("  SKIP: %s\n", mb->skip_reason);
-            continue;
-        }
-        const attn_plugin_api *api = attn_backend_api(mb->backend);
-        uint32_t abi = attn_backend_abi_version(mb->backend);
-        DLDevice device = {kDLCPU, 0};
-        attn_backend_device(mb->backend, &device, NULL);
-        printf("  plugin %s %s, ABI %u.%u, device type %d id %d\n  %s\n", api->name, api->version, abi >> 16, abi & 0xffff,
-               (int)device.device_type, device.device_id, api->description ? api->description : "");
-        char text[2048];
-        attn_error why;
-        if (attn_backend_describe(mb->backend, text, sizeof text, &why) == ATTN_OK)
-            printf("  describe: %s\n", text);
-        else
-            printf("  describe: (none: %s)\n", why.message);
+        if (!attn_tool_print_backend_entry(stdout, mb->spec, "")) continue;
+        if (mb->backend)
+            attn_tool_print_backend(stdout, mb->backend, "  ");
+        else /* matrix_open skips a found plugin only when it is unavailable here, and fails on any other error */
+            attn_tool_print_open_failure(stdout, ATTN_E_UNAVAILABLE, mb->skip_reason, "  ");
     }
 }
 
