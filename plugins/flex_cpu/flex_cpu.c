@@ -1,10 +1,10 @@
 /* flex-cpu: tiled attention on the CPU over oneDNN matmul primitives, with an online
  * softmax and FlexAttention's block mask (empty key tiles skipped, full ones unmasked).
  *
- * The pieces: fc_plan (geometry, lengths, work items, primitives resolved up front),
- * fc_tiles (the block mask), fc_prims (oneDNN primitive cache), fc_softmax (the online
- * softmax of a tile), fc_native (the tile products of items of few rows), fc_attend (one
- * thread's work), fc_io (dtype conversion).  This file is the plugin table, the options and
+ * The pieces: fcpu_plan (geometry, lengths, work items, primitives resolved up front),
+ * fcpu_tiles (the block mask), fcpu_prims (oneDNN primitive cache), fcpu_softmax (the online
+ * softmax of a tile), fcpu_native (the tile products of items of few rows), fcpu_attend (one
+ * thread's work), fcpu_io (dtype conversion).  This file is the plugin table, the options and
  * the parallel loop.
  *
  * Options: plugins/flex_cpu/README.md (parse_options below is their one definition). */
@@ -20,36 +20,36 @@
 #include <string.h>
 
 #include "../common/cpu_device.h"
-#include "fc_attend.h"
-#include "fc_plan.h"
-#include "fc_prims.h"
+#include "fcpu_attend.h"
+#include "fcpu_plan.h"
+#include "fcpu_prims.h"
 
 typedef struct flex_cpu {
     const attn_host_services *host;
-    fc_tunables tun;
+    fcpu_tunables tun;
     int32_t threads; /* 0: omp_get_max_threads() at each run */
     int32_t bf16_native;
-    char amx_reason[160]; /* fc_amx_available's answer, for the log and describe */
+    char amx_reason[160]; /* fcpu_amx_available's answer, for the log and describe */
     int32_t amx_off;      /* the option said off */
-    fc_prim_cache cache;
-    char *prep;       /* the prepared K^T and V of the last runs (fc_plan.h), reused */
+    fcpu_prim_cache cache;
+    char *prep;       /* the prepared K^T and V of the last runs (fcpu_plan.h), reused */
     int64_t prep_cap; /* its bytes */
     pthread_mutex_t run_lock; /* one run at a time: runs share the cache and its primitives */
 } flex_cpu;
 
-#define FC_CACHE_LIMIT 512 /* primitives kept before the cache is flushed */
-#define FC_PREP_KEEP (256ll << 20) /* prepared-K/V buffers up to this size stay between runs */
+#define FCPU_CACHE_LIMIT 512 /* primitives kept before the cache is flushed */
+#define FCPU_PREP_KEEP (256ll << 20) /* prepared-K/V buffers up to this size stay between runs */
 
-static void fc_log(const flex_cpu *self, int32_t level, const char *text) {
+static void fcpu_log(const flex_cpu *self, int32_t level, const char *text) {
     if (self->host && self->host->log) self->host->log(self->host->host_context, level, "flex-cpu", text);
 }
 
-static void on_prim_created(void *ctx, const fc_prim *p, uint64_t serial) {
+static void on_prim_created(void *ctx, const fcpu_prim *p, uint64_t serial) {
     char text[256];
     snprintf(text, sizeof text, "created matmul primitive #%llu: %s %s M=%lld N=%lld K=%lld ldb=%lld (%s)",
-             (unsigned long long)serial, p->key.op == FC_OP_QK ? "Q.K^T" : "P.V", p->key.cdt == FC_CDT_BF16 ? "bf16" : "f32",
+             (unsigned long long)serial, p->key.op == FCPU_OP_QK ? "Q.K^T" : "P.V", p->key.cdt == FCPU_CDT_BF16 ? "bf16" : "f32",
              (long long)p->key.m, (long long)p->key.n, (long long)p->key.k, (long long)p->key.ldb, p->impl);
-    fc_log(ctx, ATTN_LOG_DEBUG, text);
+    fcpu_log(ctx, ATTN_LOG_DEBUG, text);
 }
 
 /* A whole decimal integer in [lo, hi]. */
@@ -80,7 +80,7 @@ static int parse_choice(const char *key, const char *value, const char *const *n
 static attn_status parse_options(flex_cpu *self, const attn_option *options, uint32_t count, char *msg, uint32_t msg_cap) {
     int cpu_bf16 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
     self->bf16_native = cpu_bf16;
-    const int32_t amx_hw = fc_amx_available(self->amx_reason, sizeof self->amx_reason) ? FC_AMX_HW : FC_AMX_NONE;
+    const int32_t amx_hw = fcpu_amx_available(self->amx_reason, sizeof self->amx_reason) ? FCPU_AMX_HW : FCPU_AMX_NONE;
     self->tun.amx = amx_hw; /* auto */
     for (uint32_t n = 0; n < count; ++n) {
         const char *key = options[n].key, *value = options[n].value;
@@ -98,16 +98,16 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
             }
             self->tun.q_tile = v;
         } else if (strcmp(key, "kv_tile") == 0) {
-            if (!parse_int(value, FC_GRAN, 8192, &v) || v % FC_GRAN != 0) {
-                snprintf(msg, msg_cap, "option kv_tile: '%s' is not a multiple of %d in [%d, 8192]", value, FC_GRAN,
-                         FC_GRAN);
+            if (!parse_int(value, FCPU_GRAN, 8192, &v) || v % FCPU_GRAN != 0) {
+                snprintf(msg, msg_cap, "option kv_tile: '%s' is not a multiple of %d in [%d, 8192]", value, FCPU_GRAN,
+                         FCPU_GRAN);
                 return ATTN_E_INVALID;
             }
             self->tun.kv_tile = v;
         } else if (strcmp(key, "edge_tile") == 0) {
-            if (!parse_int(value, FC_GRAN, 8192, &v) || v % FC_GRAN != 0) {
-                snprintf(msg, msg_cap, "option edge_tile: '%s' is not a multiple of %d in [%d, 8192]", value, FC_GRAN,
-                         FC_GRAN);
+            if (!parse_int(value, FCPU_GRAN, 8192, &v) || v % FCPU_GRAN != 0) {
+                snprintf(msg, msg_cap, "option edge_tile: '%s' is not a multiple of %d in [%d, 8192]", value, FCPU_GRAN,
+                         FCPU_GRAN);
                 return ATTN_E_INVALID;
             }
             self->tun.edge_tile = self->tun.edge_tile_amx = v;
@@ -121,11 +121,11 @@ static attn_status parse_options(flex_cpu *self, const attn_option *options, uin
             if (!parse_choice(key, value, names, values, 2, &self->tun.split, msg, msg_cap)) return ATTN_E_INVALID;
         } else if (strcmp(key, "small_m") == 0) {
             static const char *const names[] = {"native", "onednn"};
-            static const int32_t values[] = {FC_SMALL_M_NATIVE, FC_SMALL_M_ONEDNN};
+            static const int32_t values[] = {FCPU_SMALL_M_NATIVE, FCPU_SMALL_M_ONEDNN};
             if (!parse_choice(key, value, names, values, 2, &self->tun.small_m, msg, msg_cap)) return ATTN_E_INVALID;
         } else if (strcmp(key, "amx") == 0) {
             static const char *const names[] = {"auto", "off", "emulate"};
-            const int32_t values[] = {amx_hw, FC_AMX_NONE, FC_AMX_EMU};
+            const int32_t values[] = {amx_hw, FCPU_AMX_NONE, FCPU_AMX_EMU};
             if (!parse_choice(key, value, names, values, 3, &self->tun.amx, msg, msg_cap)) return ATTN_E_INVALID;
             self->amx_off = strcmp(value, "off") == 0;
         } else {
@@ -176,13 +176,13 @@ static void instance_gone(void) {
     if (last && !omp_in_parallel()) omp_pause_resource_all(omp_pause_soft);
 }
 
-static const char *small_m_name(int32_t small_m) { return small_m == FC_SMALL_M_NATIVE ? "native" : "onednn"; }
+static const char *small_m_name(int32_t small_m) { return small_m == FCPU_SMALL_M_NATIVE ? "native" : "onednn"; }
 
 /* What the option amx came to, with the CPU's answer. */
 static void amx_text(const flex_cpu *self, char *out, size_t cap) {
-    if (self->tun.amx == FC_AMX_HW)
+    if (self->tun.amx == FCPU_AMX_HW)
         snprintf(out, cap, "tile instructions (%s)", self->amx_reason);
-    else if (self->tun.amx == FC_AMX_EMU)
+    else if (self->tun.amx == FCPU_AMX_EMU)
         snprintf(out, cap, "emulated (test mode; this CPU: %s)", self->amx_reason);
     else if (self->amx_off)
         snprintf(out, cap, "off (option; this CPU: %s)", self->amx_reason);
@@ -190,7 +190,7 @@ static void amx_text(const flex_cpu *self, char *out, size_t cap) {
         snprintf(out, cap, "not used: %s", self->amx_reason);
 }
 
-static attn_status fc_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
+static attn_status fcpu_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
                              void **out, char *msg, uint32_t msg_cap) {
     pin_runtimes();
     flex_cpu *self = calloc(1, sizeof *self);
@@ -199,7 +199,7 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
         return ATTN_E_NOMEM;
     }
     self->host = host;
-    /* The same defaults serve the AMX kernel (fc_amx.h): they are multiples of 32, so its
+    /* The same defaults serve the AMX kernel (fcpu_amx.h): they are multiples of 32, so its
      * 2 x 2 blocks of 16 x 16 tiles are whole and P.V needs no re-laid copy of P; and a
      * tile's S [256 x 512] float32 (512 KiB), P, O and K/V packs (about 1.2 MiB in all) stay
      * in the Xeon's 2 MiB L2.  Smaller tiles would add per-tile work (O loaded and stored
@@ -209,13 +209,13 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
     self->tun.edge_tile = 64;
     self->tun.edge_tile_amx = 256;
     self->tun.split = 1;
-    self->tun.small_m = FC_SMALL_M_NATIVE;
+    self->tun.small_m = FCPU_SMALL_M_NATIVE;
     attn_status st = parse_options(self, options, option_count, msg, msg_cap);
     if (st != ATTN_OK) {
         free(self);
         return st;
     }
-    if (fc_prim_cache_init(&self->cache, msg, msg_cap) != 0) {
+    if (fcpu_prim_cache_init(&self->cache, msg, msg_cap) != 0) {
         free(self);
         return ATTN_E_UNAVAILABLE;
     }
@@ -233,15 +233,15 @@ static attn_status fc_create(const attn_host_services *host, const attn_option *
              self->threads ? self->threads : omp_get_max_threads(), (long long)self->tun.q_tile,
              (long long)self->tun.kv_tile, (long long)self->tun.edge_tile, (long long)self->tun.edge_tile_amx,
              small_m_name(self->tun.small_m), amx);
-    fc_log(self, ATTN_LOG_DEBUG, text);
+    fcpu_log(self, ATTN_LOG_DEBUG, text);
     *out = self;
     return ATTN_OK;
 }
 
-static void fc_destroy(void *backend) {
+static void fcpu_destroy(void *backend) {
     flex_cpu *self = backend;
     if (!self) return;
-    fc_prim_cache_destroy(&self->cache);
+    fcpu_prim_cache_destroy(&self->cache);
     free(self->prep);
     pthread_mutex_destroy(&self->run_lock);
     free(self);
@@ -251,7 +251,7 @@ static void fc_destroy(void *backend) {
 /* Every valid problem of SPEC.md is computed: all dtypes (float16 widened to float32 for
  * the matmuls), layouts, lengths, masks, modifiers, dropout and LSE.  run() calls this too,
  * so the two never disagree. */
-static attn_status fc_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
+static attn_status fcpu_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
     (void)backend;
     (void)problem;
     (void)msg;
@@ -259,8 +259,8 @@ static attn_status fc_check(void *backend, const attn_problem *problem, char *ms
     return ATTN_OK;
 }
 
-static fc_softmax_problem softmax_problem(const attn_problem *p, const fc_plan *pl) {
-    fc_softmax_problem sp;
+static fcpu_softmax_problem softmax_problem(const attn_problem *p, const fcpu_plan *pl) {
+    fcpu_softmax_problem sp;
     memset(&sp, 0, sizeof sp);
     sp.scale = (float)(p->scale != 0.0 ? p->scale : 1.0 / sqrt((double)pl->D));
     sp.modifier = p->modifier;
@@ -284,29 +284,29 @@ static fc_softmax_problem softmax_problem(const attn_problem *p, const fc_plan *
     sp.seed = p->dropout_seed;
     sp.offset = p->dropout_offset;
     sp.hq = pl->Hq;
-    sp.p_bf16 = pl->cdt == FC_CDT_BF16;
+    sp.p_bf16 = pl->cdt == FCPU_CDT_BF16;
     return sp;
 }
 
 /* The parallel loop: items (largest first, dynamic), then merges of split items, then the
  * padding rows.  A failing thread records the first error; the others finish their share. */
-static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fc_plan *pl, char *msg, uint32_t msg_cap) {
+static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fcpu_plan *pl, char *msg, uint32_t msg_cap) {
     float *partial = NULL;
     if (pl->n_pieces) {
-        partial = malloc(sizeof(float) * (size_t)(pl->n_pieces * fc_partial_floats(pl)));
+        partial = malloc(sizeof(float) * (size_t)(pl->n_pieces * fcpu_partial_floats(pl)));
         if (!partial) {
             snprintf(msg, msg_cap, "out of memory for %lld split pieces", (long long)pl->n_pieces);
             return ATTN_E_NOMEM;
         }
     }
-    const fc_softmax_problem sp = softmax_problem(p, pl);
+    const fcpu_softmax_problem sp = softmax_problem(p, pl);
     int failed = 0;
     uint64_t tiles[3] = {0, 0, 0};
 #pragma omp parallel num_threads(pl->threads)
     {
-        fc_thread th;
+        fcpu_thread th;
         char tmsg[ATTN_MSG_CAP];
-        int rc = fc_thread_init(&th, pl, self->cache.engine, tmsg, sizeof tmsg);
+        int rc = fcpu_thread_init(&th, pl, self->cache.engine, tmsg, sizeof tmsg);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t u = 0; u < pl->prep_heads * pl->prep_parts; ++u) {
             if (rc != 0) continue;
@@ -316,50 +316,50 @@ static attn_status run_plan(flex_cpu *self, const attn_problem *p, const fc_plan
                 if (pl->prep_off[b] >= 0) k -= pl->Hkv;
                 b++;
             }
-            fc_prepare_head(pl, &th, b, k, u % pl->prep_parts);
+            fcpu_prepare_head(pl, &th, b, k, u % pl->prep_parts);
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t n = 0; n < pl->n_items; ++n) {
             if (rc == 0 && !__atomic_load_n(&failed, __ATOMIC_RELAXED))
-                rc = fc_attend_item(pl, p, &sp, &th, &pl->items[n], partial, tmsg, sizeof tmsg);
+                rc = fcpu_attend_item(pl, p, &sp, &th, &pl->items[n], partial, tmsg, sizeof tmsg);
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t n = 0; n < pl->n_merges; ++n)
-            if (rc == 0) fc_merge_item(pl, &pl->merges[n], partial, &th);
+            if (rc == 0) fcpu_merge_item(pl, &pl->merges[n], partial, &th);
 #pragma omp for schedule(static)
-        for (int64_t bh = 0; bh < pl->B * pl->Hq; ++bh) fc_write_padding(pl, bh / pl->Hq, bh % pl->Hq);
+        for (int64_t bh = 0; bh < pl->B * pl->Hq; ++bh) fcpu_write_padding(pl, bh / pl->Hq, bh % pl->Hq);
         /* The first failing thread reports.  No named critical section: it would export a
          * lock symbol from the plugin, which must export its entry point only. */
         int expected = 0;
         if (rc != 0 && __atomic_compare_exchange_n(&failed, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             snprintf(msg, msg_cap, "%s", tmsg);
         for (int c = 0; c < 3; ++c) __atomic_fetch_add(&tiles[c], th.tiles_seen[c], __ATOMIC_RELAXED);
-        fc_thread_free(&th, pl);
+        fcpu_thread_free(&th, pl);
     }
     free(partial);
     if (failed) return ATTN_E_INTERNAL;
     int64_t amx_items = 0;
-    for (int64_t n = 0; n < pl->n_items; ++n) amx_items += fc_item_amx(pl, &pl->items[n]);
+    for (int64_t n = 0; n < pl->n_items; ++n) amx_items += fcpu_item_amx(pl, &pl->items[n]);
     char text[300];
     snprintf(text, sizeof text,
              "run: %lld items (%lld split pieces, %lld on %s), %lld prepared heads, %d threads, key tiles empty %llu "
              "full %llu partial %llu",
              (long long)pl->n_items, (long long)pl->n_pieces, (long long)amx_items,
-             pl->amx == FC_AMX_EMU ? "emulated AMX" : "AMX", (long long)pl->prep_heads, pl->threads,
+             pl->amx == FCPU_AMX_EMU ? "emulated AMX" : "AMX", (long long)pl->prep_heads, pl->threads,
              (unsigned long long)tiles[0], (unsigned long long)tiles[1], (unsigned long long)tiles[2]);
-    fc_log(self, ATTN_LOG_DEBUG, text);
+    fcpu_log(self, ATTN_LOG_DEBUG, text);
     return ATTN_OK;
 }
 
-static attn_status fc_run(void *backend, const attn_problem *p, char *msg, uint32_t msg_cap) {
+static attn_status fcpu_run(void *backend, const attn_problem *p, char *msg, uint32_t msg_cap) {
     flex_cpu *self = backend;
-    attn_status st = fc_check(backend, p, msg, msg_cap);
+    attn_status st = fcpu_check(backend, p, msg, msg_cap);
     if (st != ATTN_OK) return st;
     pthread_mutex_lock(&self->run_lock);
-    if (self->cache.count > FC_CACHE_LIMIT) fc_prim_cache_clear(&self->cache);
-    fc_plan pl;
+    if (self->cache.count > FCPU_CACHE_LIMIT) fcpu_prim_cache_clear(&self->cache);
+    fcpu_plan pl;
     int32_t threads = self->threads ? self->threads : omp_get_max_threads();
-    st = fc_plan_build(&pl, p, &self->tun, self->bf16_native, threads, &self->cache, msg, msg_cap);
+    st = fcpu_plan_build(&pl, p, &self->tun, self->bf16_native, threads, &self->cache, msg, msg_cap);
     if (st == ATTN_OK && pl.prep_bytes > self->prep_cap) {
         free(self->prep);
         self->prep_cap = (pl.prep_bytes + 4095) / 4096 * 4096;
@@ -372,19 +372,19 @@ static attn_status fc_run(void *backend, const attn_problem *p, char *msg, uint3
     }
     pl.prep = self->prep;
     if (st == ATTN_OK) st = run_plan(self, p, &pl, msg, msg_cap);
-    if (self->prep_cap > FC_PREP_KEEP) { /* a large one goes back to the system */
+    if (self->prep_cap > FCPU_PREP_KEEP) { /* a large one goes back to the system */
         free(self->prep);
         self->prep = NULL;
         self->prep_cap = 0;
     }
-    fc_plan_free(&pl);
+    fcpu_plan_free(&pl);
     pthread_mutex_unlock(&self->run_lock);
     return st;
 }
 
 #if ATTN_ABI_MINOR >= 1
 /* ABI 1.1: what tools print about this instance. */
-static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
+static attn_status fcpu_describe(void *backend, char *out, uint32_t out_cap) {
     const flex_cpu *self = backend;
     char amx[200];
     amx_text(self, amx, sizeof amx);
@@ -394,7 +394,7 @@ static attn_status fc_describe(void *backend, char *out, uint32_t out_cap) {
              "any head dims and strides; every SPEC.md feature; GQA heads share K/V tiles; items of <= %d rows by "
              "%s; bfloat16 prefill tiles on AMX: %s; q_tile %lld, kv_tile %lld, edge_tile %lld (AMX %lld), threads %d",
              dnnl_version()->major, dnnl_version()->minor, self->bf16_native ? "AVX512-BF16 matmuls" : "widened to float32",
-             FC_NATIVE_MAX_M, self->tun.small_m == FC_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN", amx,
+             FCPU_NATIVE_MAX_M, self->tun.small_m == FCPU_SMALL_M_NATIVE ? "flex-cpu's streaming loops" : "oneDNN", amx,
              (long long)self->tun.q_tile, (long long)self->tun.kv_tile, (long long)self->tun.edge_tile,
              (long long)self->tun.edge_tile_amx, self->threads ? self->threads : omp_get_max_threads());
     return ATTN_OK;
@@ -408,13 +408,13 @@ static const attn_plugin_api flex_cpu_api = {
     .version = "0.1.0",
     .description = "tiled attention with an online softmax and FlexAttention's block mask over oneDNN matmul "
                    "primitives (CPU)",
-    .create = fc_create,
-    .destroy = fc_destroy,
+    .create = fcpu_create,
+    .destroy = fcpu_destroy,
     .device_of = cpu_device_of,
-    .check = fc_check,
-    .run = fc_run,
+    .check = fcpu_check,
+    .run = fcpu_run,
     ATTN_CPU_DEVICE_SERVICES,
-    .describe = fc_describe,
+    .describe = fcpu_describe,
 };
 
 ATTN_PLUGIN_ENTRY(flex_cpu_api)

@@ -1,4 +1,4 @@
-/* flex-cpu's AMX-BF16 path (fc_amx.h): the B-operand packing against its definition, the
+/* flex-cpu's AMX-BF16 path (fcpu_amx.h): the B-operand packing against its definition, the
  * emulated tile kernel against float64 on every edge of its blocking (rows and columns not a
  * multiple of 16 or 32, head dims 64/80/96/128 and odd ones, strided operands, nothing
  * written outside the result), the real tile instructions against the emulation (skipped
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fc_amx.h"
+#include "fcpu_amx.h"
 #include "test_support.h"
 #include "run_with_log.h"
 #include "small_problem.h"
@@ -42,14 +42,14 @@ static uint16_t *make_rows(int64_t rows, int64_t width, int64_t ld, int seed) {
 
 /* ldk even: whole blocks take the vector transpose; odd: element by element. */
 static void check_pack_k(int64_t D, int64_t count, int64_t tk, int64_t ldk) {
-    const int64_t pairs = fc_amx_pad(D) / 2, size = pairs * tk * 2;
+    const int64_t pairs = fcpu_amx_pad(D) / 2, size = pairs * tk * 2;
     uint16_t *k = make_rows(count, D, ldk, 1), *dst = malloc(sizeof(uint16_t) * (size_t)(size + 64));
     for (int64_t n = 0; n < size + 64; ++n) dst[n] = BF16_GUARD;
-    fc_amx_pack_k(k, ldk, count, D, tk, dst);
+    fcpu_amx_pack_k(k, ldk, count, D, tk, dst);
     for (int64_t r = 0; r < pairs; ++r)
         for (int64_t j = 0; j < tk; ++j)
             for (int t = 0; t < 2; ++t) {
-                int64_t d = 2 * r + t, at = ((j / 16) * pairs + r) * 32 + (j % 16) * 2 + t; /* fc_amx.h */
+                int64_t d = 2 * r + t, at = ((j / 16) * pairs + r) * 32 + (j % 16) * 2 + t; /* fcpu_amx.h */
                 uint16_t want = j < count && d < D ? k[j * ldk + d] : 0;
                 if (dst[at] != want)
                     fail_msg("K pack D %lld count %lld: pair row %lld key %lld half %d = %#x, want %#x", (long long)D,
@@ -61,10 +61,10 @@ static void check_pack_k(int64_t D, int64_t count, int64_t tk, int64_t ldk) {
 }
 
 static void check_pack_v(int64_t Dv, int64_t count, int64_t tk) {
-    const int64_t ldv = Dv + 5, dvp = fc_amx_pad(Dv), size = tk / 2 * dvp * 2;
+    const int64_t ldv = Dv + 5, dvp = fcpu_amx_pad(Dv), size = tk / 2 * dvp * 2;
     uint16_t *v = make_rows(count, Dv, ldv, 2), *dst = malloc(sizeof(uint16_t) * (size_t)(size + 64));
     for (int64_t n = 0; n < size + 64; ++n) dst[n] = BF16_GUARD;
-    fc_amx_pack_v(v, ldv, count, Dv, tk, dst);
+    fcpu_amx_pack_v(v, ldv, count, Dv, tk, dst);
     for (int64_t r = 0; r < tk / 2; ++r)
         for (int64_t e = 0; e < dvp; ++e)
             for (int t = 0; t < 2; ++t) {
@@ -81,17 +81,17 @@ static void check_pack_v(int64_t Dv, int64_t count, int64_t tk) {
 
 /* Packing in blocks of 16 keys (as the plugin prepares a head) gives the whole pack. */
 static void check_pack_blocks(int64_t D, int64_t count, int64_t tk) {
-    const int64_t pairs = fc_amx_pad(D) / 2, dvp = fc_amx_pad(D);
+    const int64_t pairs = fcpu_amx_pad(D) / 2, dvp = fcpu_amx_pad(D);
     uint16_t *x = make_rows(count, D, D, 3);
     uint16_t *kw = calloc((size_t)(pairs * tk * 2), 2), *kb = calloc((size_t)(pairs * tk * 2), 2);
     uint16_t *vw = calloc((size_t)(tk / 2 * dvp * 2), 2), *vb = calloc((size_t)(tk / 2 * dvp * 2), 2);
-    fc_amx_pack_k(x, D, count, D, tk, kw);
-    fc_amx_pack_v(x, D, count, D, tk, vw);
-    fc_amx_zero_k(count / 16 * 16, tk, D, kb); /* from the last block's start: rows fill it again */
+    fcpu_amx_pack_k(x, D, count, D, tk, kw);
+    fcpu_amx_pack_v(x, D, count, D, tk, vw);
+    fcpu_amx_zero_k(count / 16 * 16, tk, D, kb); /* from the last block's start: rows fill it again */
     for (int64_t j0 = 0; j0 < count; j0 += 16) {
         int64_t rows = count - j0 < 16 ? count - j0 : 16;
-        fc_amx_pack_k_rows(x + j0 * D, D, j0, rows, D, kb);
-        fc_amx_pack_v_rows(x + j0 * D, D, j0, rows, D, vb);
+        fcpu_amx_pack_k_rows(x + j0 * D, D, j0, rows, D, kb);
+        fcpu_amx_pack_v_rows(x + j0 * D, D, j0, rows, D, vb);
     }
     assert_memory_equal(kw, kb, (size_t)(pairs * tk * 4));
     assert_memory_equal(vw, vb, (size_t)(tk / 2 * dvp * 4));
@@ -126,13 +126,13 @@ typedef struct qk_case {
 
 static void qk_make(qk_case *c, int64_t m, int64_t D, int64_t n, int64_t j0) {
     c->m = m, c->D = D, c->n = n, c->j0 = j0;
-    c->dp = fc_amx_pad(D), c->ldq = c->dp + 8, c->tk = (j0 + n + 31) / 16 * 16, c->lds = n + 5;
+    c->dp = fcpu_amx_pad(D), c->ldq = c->dp + 8, c->tk = (j0 + n + 31) / 16 * 16, c->lds = n + 5;
     c->q = make_rows(m, c->dp, c->ldq, 7);
     for (int64_t r = 0; r < m; ++r)
         for (int64_t d = D; d < c->dp; ++d) c->q[r * c->ldq + d] = 0;
     c->k = make_rows(c->tk, D, D, 3);
     c->kp = malloc(sizeof(uint16_t) * (size_t)(c->dp / 2 * c->tk * 2));
-    fc_amx_pack_k(c->k, D, c->tk, D, c->tk, c->kp);
+    fcpu_amx_pack_k(c->k, D, c->tk, D, c->tk, c->kp);
 }
 
 static void qk_free(qk_case *c) { free(c->q), free(c->k), free(c->kp); }
@@ -140,8 +140,8 @@ static void qk_free(qk_case *c) { free(c->q), free(c->k), free(c->kp); }
 static float *qk_run(const qk_case *c, int kernel) {
     float *s = malloc(sizeof(float) * (size_t)((c->m + 1) * c->lds));
     for (int64_t n = 0; n < (c->m + 1) * c->lds; ++n) s[n] = SENTINEL;
-    fc_amx_qk(kernel, c->q, c->ldq, c->m, c->dp, c->kp + c->j0 / 16 * (c->dp / 2 * 32), c->n, s, c->lds);
-    fc_amx_release(kernel);
+    fcpu_amx_qk(kernel, c->q, c->ldq, c->m, c->dp, c->kp + c->j0 / 16 * (c->dp / 2 * 32), c->n, s, c->lds);
+    fcpu_amx_release(kernel);
     return s;
 }
 
@@ -155,7 +155,7 @@ static void check_close(const char *what, double got, double want, double mag, i
 static void check_qk(int64_t m, int64_t D, int64_t n, int64_t j0) {
     qk_case c;
     qk_make(&c, m, D, n, j0);
-    float *s = qk_run(&c, FC_AMX_EMU);
+    float *s = qk_run(&c, FCPU_AMX_EMU);
     for (int64_t r = 0; r <= m; ++r)
         for (int64_t j = 0; j < c.lds; ++j) {
             if (r == m || j >= n) {
@@ -191,13 +191,13 @@ typedef struct pv_case {
 
 static void pv_make(pv_case *c, int64_t m, int64_t nk, int64_t Dv, int64_t j0) {
     c->m = m, c->nk = nk, c->Dv = Dv, c->j0 = j0;
-    c->ldp = nk + 4, c->dvp = fc_amx_pad(Dv), c->tk = j0 + nk + 2, c->ldo = Dv + 3;
+    c->ldp = nk + 4, c->dvp = fcpu_amx_pad(Dv), c->tk = j0 + nk + 2, c->ldo = Dv + 3;
     c->p = make_rows(m, nk, c->ldp, 11);
     for (int64_t n = 0; n < m * c->ldp; ++n)
         if (c->p[n] != BF16_NAN) c->p[n] &= 0x7fff; /* probabilities: non-negative */
     c->v = make_rows(c->tk, Dv, Dv, 5);
     c->vp = malloc(sizeof(uint16_t) * (size_t)(c->tk / 2 * c->dvp * 2));
-    fc_amx_pack_v(c->v, Dv, c->tk, Dv, c->tk, c->vp);
+    fcpu_amx_pack_v(c->v, Dv, c->tk, Dv, c->tk, c->vp);
     c->o0 = malloc(sizeof(float) * (size_t)((m + 1) * c->ldo));
     for (int64_t r = 0; r <= m; ++r)
         for (int64_t e = 0; e < c->ldo; ++e) c->o0[r * c->ldo + e] = r < m && e < Dv ? value(r * Dv + e, 13) : SENTINEL;
@@ -208,15 +208,15 @@ static void pv_free(pv_case *c) { free(c->p), free(c->v), free(c->vp), free(c->o
 static float *pv_run(const pv_case *c, int kernel) {
     float *o = malloc(sizeof(float) * (size_t)((c->m + 1) * c->ldo));
     memcpy(o, c->o0, sizeof(float) * (size_t)((c->m + 1) * c->ldo));
-    fc_amx_pv(kernel, c->p, c->ldp, c->m, c->nk, c->vp + c->j0 / 2 * c->dvp * 2, c->dvp, c->Dv, o, c->ldo);
-    fc_amx_release(kernel);
+    fcpu_amx_pv(kernel, c->p, c->ldp, c->m, c->nk, c->vp + c->j0 / 2 * c->dvp * 2, c->dvp, c->Dv, o, c->ldo);
+    fcpu_amx_release(kernel);
     return o;
 }
 
 static void check_pv(int64_t m, int64_t nk, int64_t Dv, int64_t j0) {
     pv_case c;
     pv_make(&c, m, nk, Dv, j0);
-    float *o = pv_run(&c, FC_AMX_EMU);
+    float *o = pv_run(&c, FCPU_AMX_EMU);
     for (int64_t r = 0; r <= m; ++r)
         for (int64_t e = 0; e < c.ldo; ++e) {
             if (r == m || e >= Dv) {
@@ -262,7 +262,7 @@ static double max_rel_diff(const float *a, const float *b, int64_t count) {
 static void hardware_matches_emulation(void **state) {
     (void)state;
     char reason[200];
-    if (!fc_amx_available(reason, sizeof reason)) {
+    if (!fcpu_amx_available(reason, sizeof reason)) {
         printf("skipped: no AMX here: %s\n", reason);
         skip();
     }
@@ -272,7 +272,7 @@ static void hardware_matches_emulation(void **state) {
         for (size_t b = 0; b < sizeof dims / sizeof *dims; ++b) {
             qk_case q;
             qk_make(&q, rows[a], dims[b], 48 + 16 * (int64_t)b, 16 * ((int64_t)a % 3));
-            float *hw = qk_run(&q, FC_AMX_HW), *emu = qk_run(&q, FC_AMX_EMU);
+            float *hw = qk_run(&q, FCPU_AMX_HW), *emu = qk_run(&q, FCPU_AMX_EMU);
             double d = max_rel_diff(hw, emu, (q.m + 1) * q.lds);
             worst = d > worst ? d : worst;
             if (!(d <= 1e-5)) fail_msg("QK m %lld D %lld: hardware and emulation differ by %g", (long long)q.m, (long long)q.D, d);
@@ -280,7 +280,7 @@ static void hardware_matches_emulation(void **state) {
             qk_free(&q);
             pv_case p;
             pv_make(&p, rows[a], 64 + 32 * (int64_t)b, dims[b] + (int64_t)a % 2 * 8, 2 * ((int64_t)a % 2));
-            hw = pv_run(&p, FC_AMX_HW), emu = pv_run(&p, FC_AMX_EMU);
+            hw = pv_run(&p, FCPU_AMX_HW), emu = pv_run(&p, FCPU_AMX_EMU);
             d = max_rel_diff(hw, emu, (p.m + 1) * p.ldo);
             worst = d > worst ? d : worst;
             if (!(d <= 1e-5)) fail_msg("PV m %lld Dv %lld: hardware and emulation differ by %g", (long long)p.m, (long long)p.Dv, d);
@@ -477,7 +477,7 @@ static void plugin_problems(const char *amx) {
     check_problem(&s, "ragged chunk D64");
     bf_free(&s);
 
-    /* More keys than one unit of preparation (FC_AMX_PREP_KEYS): a head packed by two threads,
+    /* More keys than one unit of preparation (FCPU_AMX_PREP_KEYS): a head packed by two threads,
      * kv_len odd inside the second part. */
     bf_init(&s, 1, 2, 1, 531, 531, 64, 64, NULL, NULL);
     assert_true(run_logged(tiles48, &s) > 0);
@@ -486,7 +486,7 @@ static void plugin_problems(const char *amx) {
 
     /* The default tiles (q_tile 256, kv_tile 512, edge_tile 64) and one diagonal tile of 256
      * keys: partial tiles of more than 32 rows compute their products strip by strip, each
-     * strip of 32 rows over the keys it sees (fc_attend.c), along a causal diagonal (GQA 8/2:
+     * strip of 32 rows over the keys it sees (fcpu_attend.c), along a causal diagonal (GQA 8/2:
      * a strip is 8 positions of 4 heads), both edges of a window and ragged kv_len. */
     attn_backend *tiles_default = open_flex(amx, "256", "512", "64"), *tiles_diag = open_flex(amx, "128", "256", "256");
     bf_init(&s, 1, 8, 2, 300, 300, 64, 64, NULL, NULL);
@@ -521,7 +521,7 @@ static void plugin_emulated_matches_float64(void **state) {
 static void plugin_hardware_matches_float64(void **state) {
     (void)state;
     char reason[200];
-    if (!fc_amx_available(reason, sizeof reason)) {
+    if (!fcpu_amx_available(reason, sizeof reason)) {
         printf("skipped: no AMX here: %s\n", reason);
         skip();
     }
@@ -542,7 +542,7 @@ static void option_checked(void **state) {
     char reason[200];
     attn_backend *automatic = open_flex("auto", "48", "32", "16");
     long amx = run_logged(automatic, &s);
-    assert_true(fc_amx_available(reason, sizeof reason) ? amx > 0 : amx == 0);
+    assert_true(fcpu_amx_available(reason, sizeof reason) ? amx > 0 : amx == 0);
     check_problem(&s, "amx auto");
     attn_backend_close(automatic);
     bf_free(&s);

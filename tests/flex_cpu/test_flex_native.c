@@ -1,4 +1,4 @@
-/* flex-cpu's small-M tile products (fc_native.c) against a float64 loop: every remainder of
+/* flex-cpu's small-M tile products (fcpu_native.c) against a float64 loop: every remainder of
  * its blocking (rows not a multiple of 4, keys not a multiple of 4 or 8, head dims not a
  * multiple of 16), strided rows, the three dtypes, that nothing outside the result is
  * written, and the float16/bfloat16 widening bit for bit. */
@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "fc_native.h"
-#include "fc_plan.h"
+#include "fcpu_native.h"
+#include "fcpu_plan.h"
 #include "test_support.h"
 
 #define SENTINEL 12345.0f
@@ -18,33 +18,33 @@ static float value(int64_t n, int seed) { return (float)((n * 2654435761u + (uin
 /* Rows x width elements of dtype at row stride ld (> width: a strided cache view), and the
  * float32 values they hold (the reference's input). */
 static void make_rows(int32_t dtype, int64_t rows, int64_t width, int64_t ld, int seed, void **data, float **exact) {
-    size_t esz = dtype == FC_DT_F32 ? 4 : 2;
+    size_t esz = dtype == FCPU_DT_F32 ? 4 : 2;
     *data = malloc((size_t)(rows * ld) * esz);
     *exact = malloc(sizeof(float) * (size_t)(rows * width));
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < ld; ++c) {
             float x = c < width ? value(r * width + c, seed) : NAN; /* the gap must never be read */
-            if (dtype == FC_DT_F32) {
+            if (dtype == FCPU_DT_F32) {
                 ((float *)*data)[r * ld + c] = x;
             } else {
-                uint16_t h = dtype == FC_DT_BF16 ? attn_f32_to_bf16(x) : attn_f32_to_f16(x);
+                uint16_t h = dtype == FCPU_DT_BF16 ? attn_f32_to_bf16(x) : attn_f32_to_f16(x);
                 ((uint16_t *)*data)[r * ld + c] = h;
-                x = dtype == FC_DT_BF16 ? attn_bf16_to_f32(h) : attn_f16_to_f32(h);
+                x = dtype == FCPU_DT_BF16 ? attn_bf16_to_f32(h) : attn_f16_to_f32(h);
             }
             if (c < width) (*exact)[r * width + c] = x;
         }
 }
 
 static void check_qk(int32_t dtype, int64_t m, int64_t D, int64_t nk) {
-    const int64_t ldq = fc_native_q_ld(D), ldk = D + 3, lds = nk + 5;
+    const int64_t ldq = fcpu_native_q_ld(D), ldk = D + 3, lds = nk + 5;
     float *q = calloc((size_t)(m * ldq), sizeof(float)), *k_exact, *s = malloc(sizeof(float) * (size_t)((m + 1) * lds));
     void *k;
     for (int64_t r = 0; r < m; ++r)
         for (int64_t d = 0; d < D; ++d) q[r * ldq + d] = value(r * D + d, 7);
     make_rows(dtype, nk, D, ldk, 3, &k, &k_exact);
     for (int64_t n = 0; n < (m + 1) * lds; ++n) s[n] = SENTINEL;
-    fc_native_rows kr = {k, ldk, dtype};
-    fc_native_qk(q, m, D, &kr, nk, s, lds, NULL, 0, 0);
+    fcpu_native_rows kr = {k, ldk, dtype};
+    fcpu_native_qk(q, m, D, &kr, nk, s, lds, NULL, 0, 0);
     for (int64_t r = 0; r < m + 1; ++r)
         for (int64_t j = 0; j < lds; ++j) {
             if (r == m || j >= nk) {
@@ -74,8 +74,8 @@ static void check_pv(int32_t dtype, int64_t m, int64_t Dv, int64_t nk) {
     for (int64_t n = 0; n < (m + 1) * Dv; ++n) o[n] = n < m * Dv ? value(n, 13) : SENTINEL; /* += onto this */
     float *o_before = malloc(sizeof(float) * (size_t)(m * Dv));
     memcpy(o_before, o, sizeof(float) * (size_t)(m * Dv));
-    fc_native_rows vr = {v, ldv, dtype};
-    fc_native_pv(p, ldp, m, nk, &vr, Dv, o, NULL, 0, 0);
+    fcpu_native_rows vr = {v, ldv, dtype};
+    fcpu_native_pv(p, ldp, m, nk, &vr, Dv, o, NULL, 0, 0);
     for (int64_t e = 0; e < Dv; ++e)
         if (o[m * Dv + e] != SENTINEL) fail_msg("PV wrote past row %lld", (long long)m);
     for (int64_t r = 0; r < m; ++r)
@@ -92,7 +92,7 @@ static void check_pv(int32_t dtype, int64_t m, int64_t Dv, int64_t nk) {
     free(p), free(v), free(v_exact), free(o), free(o_before);
 }
 
-static const int32_t dtypes[3] = {FC_DT_F32, FC_DT_BF16, FC_DT_F16};
+static const int32_t dtypes[3] = {FCPU_DT_F32, FCPU_DT_BF16, FCPU_DT_F16};
 static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 8, 13, 32};
 static const int64_t dims[] = {1, 8, 16, 20, 64, 100, 128};
 static const int64_t keys[] = {1, 3, 4, 5, 8, 9, 17, 64};
@@ -128,9 +128,9 @@ static void widening_exact(void **state) {
     for (int r = 0; r < 16; ++r) q[r * 16 + r] = 1.0f;
     for (int t = 0; t < 2; ++t) {
         const uint16_t *bits = t == 0 ? f16 : bf16;
-        fc_native_rows kr = {(const char *)bits, 16, t == 0 ? FC_DT_F16 : FC_DT_BF16};
+        fcpu_native_rows kr = {(const char *)bits, 16, t == 0 ? FCPU_DT_F16 : FCPU_DT_BF16};
         for (int r = 0; r < 16; ++r) {
-            fc_native_qk(q + r * 16, 1, 16, &kr, 1, s, 1, NULL, 0, 0);
+            fcpu_native_qk(q + r * 16, 1, 16, &kr, 1, s, 1, NULL, 0, 0);
             float want = t == 0 ? attn_f16_to_f32(bits[r]) : attn_bf16_to_f32(bits[r]);
             if (memcmp(&s[0], &want, 4) != 0 && !(s[0] == 0.0f && want == 0.0f))
                 fail_msg("%s 0x%04x widened to %a, want %a", t == 0 ? "float16" : "bfloat16", bits[r], s[0], want);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fc_prims.h"
+#include "fcpu_prims.h"
 #include "small_problem.h"
 #include "test_support.h"
 #include "run_with_log.h"
@@ -15,22 +15,22 @@
 
 static void cache_creates_once_per_shape(void **state) {
     (void)state;
-    fc_prim_cache cache;
+    fcpu_prim_cache cache;
     char msg[256];
-    assert_int_equal(fc_prim_cache_init(&cache, msg, sizeof msg), 0);
-    fc_prim_key qk = {FC_OP_QK, FC_CDT_F32, 64, 128, 64, 64, 0};
-    fc_prim_key pv = {FC_OP_PV, FC_CDT_F32, 64, 64, 128, 64, 0};
-    const fc_prim *a = fc_prim_get(&cache, &qk, msg, sizeof msg);
+    assert_int_equal(fcpu_prim_cache_init(&cache, msg, sizeof msg), 0);
+    fcpu_prim_key qk = {FCPU_OP_QK, FCPU_CDT_F32, 64, 128, 64, 64, 0};
+    fcpu_prim_key pv = {FCPU_OP_PV, FCPU_CDT_F32, 64, 64, 128, 64, 0};
+    const fcpu_prim *a = fcpu_prim_get(&cache, &qk, msg, sizeof msg);
     assert_non_null(a);
     assert_int_equal(cache.created, 1);
-    assert_ptr_equal(fc_prim_get(&cache, &qk, msg, sizeof msg), a); /* same shape: reused */
+    assert_ptr_equal(fcpu_prim_get(&cache, &qk, msg, sizeof msg), a); /* same shape: reused */
     assert_int_equal(cache.created, 1);
-    assert_non_null(fc_prim_get(&cache, &pv, msg, sizeof msg));
+    assert_non_null(fcpu_prim_get(&cache, &pv, msg, sizeof msg));
     qk.ldb = 512; /* a strided K (BTHD) is another shape */
-    assert_non_null(fc_prim_get(&cache, &qk, msg, sizeof msg));
+    assert_non_null(fcpu_prim_get(&cache, &qk, msg, sizeof msg));
     assert_int_equal(cache.created, 3);
     assert_int_equal(cache.count, 3);
-    fc_prim_cache_destroy(&cache);
+    fcpu_prim_cache_destroy(&cache);
 }
 
 /* ---- The plugin, counting creations in its debug log ---------------------------------- */

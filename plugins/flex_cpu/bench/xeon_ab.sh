@@ -10,7 +10,7 @@
 #   A and B (amx auto, each build's defaults), A-e256 and B-e64 (amx auto, edge_tile given),
 # the order of A and B swapped every round (3 warm-ups, median of 10 each); the table gives
 # the median over rounds of each backend and of B/A per round.  Under 4 minutes at 2 threads.
-# NULL=plugin.so (optional): a build with -DFC_NULL_PRODUCTS (fc_amx.c), timed with
+# NULL=plugin.so (optional): a build with -DFC_NULL_PRODUCTS (fcpu_amx.c), timed with
 # amx: emulate in the same rounds as backend "null": everything but the AMX products
 # (softmax, packing, tile walk, Q and O), i.e. what is left to cut once the products are fast.
 set -u

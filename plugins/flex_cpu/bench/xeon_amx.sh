@@ -1,5 +1,5 @@
 #!/bin/bash
-# flex-cpu's AMX-BF16 path (fc_amx.h, issue 7) on the GPU machine's Xeon, in one run.  From the
+# flex-cpu's AMX-BF16 path (fcpu_amx.h, issue 7) on the GPU machine's Xeon, in one run.  From the
 # repository root, with a build staged into .device (../shared/device/stage BUILD .device; the
 # build needs the tests, i.e. a normal build of the tree):
 #
