@@ -21,20 +21,34 @@ extern "C" {
 #define ATTN_DTYPE_F16 1
 #define ATTN_DTYPE_BF16 2
 #define ATTN_DTYPE_COUNT 3
-const char *attn_dtype_name(int32_t dtype);
-int32_t attn_dtype_from_name(const char *name); /* -1 when unknown */
+const char *attn_dtype_name(int32_t dtype);       /* "float32"; "unknown" past the last */
+const char *attn_dtype_short_name(int32_t dtype); /* "f32", for labels; "?" past the last */
+int32_t attn_dtype_from_name(const char *name);   /* either spelling; -1 when unknown */
 size_t attn_dtype_size(int32_t dtype);
 DLDataType attn_dtype_dl(int32_t dtype); /* its DLPack dtype */
 
 /* Memory layouts of Q, K, V, O (all are views with explicit strides). */
 #define ATTN_LAYOUT_BHTD 0
 #define ATTN_LAYOUT_BTHD 1
+#define ATTN_LAYOUT_COUNT 2
+const char *attn_layout_name(int32_t layout);    /* "bhtd"; "unknown" past the last */
+int32_t attn_layout_from_name(const char *name); /* -1 when unknown */
+
+/* Score modifiers (ATTN_MOD_* of attn_types.h) by name: case files, attnrun's options and labels. */
+int32_t attn_modifier_count(void);
+const char *attn_modifier_name(int32_t modifier);  /* "softcap"; "unknown" past the last */
+int32_t attn_modifier_from_name(const char *name); /* -1 when unknown */
+/* The case-file key of the field that attnrun's option for the modifier takes its value into
+ * ("--softcap C" sets softcap), or NULL: the option is a switch ("--alibi"). */
+const char *attn_modifier_parameter(int32_t modifier);
 
 /* Extra properties a row checks beyond the comparison with golden. */
 #define ATTN_CHECK_LSE_MERGE 1u    /* two disjoint key halves merged through LSE equal the whole */
 #define ATTN_CHECK_KEPT_FRACTION 2u /* the dropout kept fraction is within 0.01 of 1 - p */
 
-/* One problem instance.  Every field has a case-file key of the same name. */
+/* One problem instance.  Every field but has_lengths, doc_count and has_prefix (which the lists
+ * set) has a case-file key of the same name: case_fields.c describes each one, and a new field
+ * needs its row there. */
 typedef struct attn_case {
     char row[64];                   /* the table row it belongs to */
     char name[ATTN_CASE_NAME_CAP]; /* short label, made by attn_case_label when empty */

@@ -4,33 +4,12 @@
 #include <string.h>
 
 #include "attn_case.h"
+#include "case_fields.h"
 
 void attn_case_defaults(attn_case *c) {
     memset(c, 0, sizeof *c);
-    snprintf(c->row, sizeof c->row, "Custom");
-    c->dtype = ATTN_DTYPE_F32;
-    c->layout = ATTN_LAYOUT_BHTD;
-    c->batch = 1;
-    c->q_heads = 4;
-    c->kv_heads = 4;
-    c->q_len = 64;
-    c->kv_len = 64;
-    c->head_dim = 64;
-    c->value_dim = 64;
-    c->causal = 1;
-    c->window_left = -1;
-    c->window_right = -1;
-    c->synaptic_lambda = 1.0f;
-    c->synaptic_eps = 1e-6f;
-    c->synaptic_beta = 0.1f;
-    c->softcap = 30.0f;
-    c->dropout_seed = 0x5eedULL;
-    c->input_scale = 1.0f;
-    c->data_seed = 1;
+    for (uint32_t n = 0; n < attn_case_field_count(); ++n) attn_case_field_set_initial(c, attn_case_field_at(n));
 }
-
-static const char *const dtype_short[] = {"f32", "f16", "bf16"};
-static const char *const modifier_names[] = {"", " softcap", " alibi", " synaptic"};
 
 void attn_case_label(const attn_case *c, char *out, size_t cap) {
     char extra[160] = "";
@@ -41,14 +20,14 @@ void attn_case_label(const attn_case *c, char *out, size_t cap) {
     if (c->has_lengths) ADD(" ragged");
     if (c->doc_count) ADD(" docs%d", c->doc_count);
     if (c->has_prefix) ADD(" prefix");
-    if (c->modifier > 0 && c->modifier <= 3) ADD("%s", modifier_names[c->modifier]);
+    if (c->modifier > ATTN_MOD_NONE && c->modifier < attn_modifier_count()) ADD(" %s", attn_modifier_name(c->modifier));
     if (c->dropout_p > 0.0f) ADD(" drop%.2g", (double)c->dropout_p);
     if (c->want_lse) ADD(" lse");
     if (c->kv_cache_len > c->kv_len) ADD(" cache%lld", (long long)c->kv_cache_len);
-    if (c->layout == ATTN_LAYOUT_BTHD) ADD(" bthd");
+    if (c->layout == ATTN_LAYOUT_BTHD) ADD(" %s", attn_layout_name(c->layout));
     if (c->input_scale != 1.0f) ADD(" x%g", (double)c->input_scale);
 #undef ADD
-    const char *dtype = c->dtype >= 0 && c->dtype < 3 ? dtype_short[c->dtype] : "?";
+    const char *dtype = attn_dtype_short_name(c->dtype);
     if (c->value_dim != c->head_dim)
         snprintf(out, cap, "%s B%lld H%lld/%lld T%lldx%lld D%lld/%lld%s", dtype, (long long)c->batch, (long long)c->q_heads,
                  (long long)c->kv_heads, (long long)c->q_len, (long long)c->kv_len, (long long)c->head_dim,
@@ -102,7 +81,7 @@ attn_status attn_case_validate(const attn_case *c, attn_error *err) {
         if (c->doc_sizes[d] < 1) return attn_error_set(err, ATTN_E_INVALID, "%s: doc_sizes[%d] = %d must be >= 1", who, d, c->doc_sizes[d]);
     for (int64_t b = 0; c->has_prefix && b < c->batch; ++b)
         if (c->prefix_lens[b] < 0) return attn_error_set(err, ATTN_E_INVALID, "%s: prefix_lens[%lld] is negative", who, (long long)b);
-    if (c->modifier < ATTN_MOD_NONE || c->modifier > ATTN_MOD_SYNAPTIC)
+    if (c->modifier < ATTN_MOD_NONE || c->modifier >= attn_modifier_count())
         return attn_error_set(err, ATTN_E_INVALID, "%s: modifier %d unknown", who, c->modifier);
     if (c->modifier == ATTN_MOD_SOFTCAP && !(c->softcap > 0.0f && isfinite(c->softcap)))
         return attn_error_set(err, ATTN_E_INVALID, "%s: softcap %g must be > 0", who, (double)c->softcap);

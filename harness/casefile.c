@@ -7,126 +7,69 @@
  *       kv_len: 4096
  *       window_left: 256
  *
- * Every attn_case field is a key; unknown keys are refused with the nearest known one. */
+ * Every field of case_fields.c is a key; unknown keys are refused with the nearest known one. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attn_case.h"
+#include "case_fields.h"
 #include "internal/files.h"
 #include "internal/yaml_doc.h"
 
-typedef enum field_kind {
-    F_TEXT,     /* char[] */
-    F_INT64,
-    F_INT32,
-    F_BOOL,     /* int32 0/1 */
-    F_FLOAT,
-    F_DOUBLE,
-    F_UINT64,
-    F_UINT32,
-    F_DTYPE,
-    F_LAYOUT,
-    F_MODIFIER,
-    F_BATCH_LIST, /* int32[ATTN_CASE_MAX_BATCH], also sets has_lengths / has_prefix */
-    F_DOC_LIST,
-    F_CHECKS,
-} field_kind;
-
-typedef struct field {
-    const char *key;
-    field_kind kind;
-    size_t offset;
-    size_t size;
-    double min, max;
-} field;
-
-#define FIELD(name, kind, min, max) {#name, kind, offsetof(attn_case, name), sizeof(((attn_case *)0)->name), min, max}
-#define BIG 2147483647.0
-
-static const field fields[] = {
-    FIELD(row, F_TEXT, 0, 0),
-    FIELD(name, F_TEXT, 0, 0),
-    FIELD(dtype, F_DTYPE, 0, 0),
-    FIELD(layout, F_LAYOUT, 0, 0),
-    FIELD(batch, F_INT64, 1, ATTN_CASE_MAX_BATCH),
-    FIELD(q_heads, F_INT64, 1, 65536),
-    FIELD(kv_heads, F_INT64, 1, 65536),
-    FIELD(q_len, F_INT64, 0, BIG),
-    FIELD(kv_len, F_INT64, 0, BIG),
-    FIELD(head_dim, F_INT64, 1, 65536),
-    FIELD(value_dim, F_INT64, 1, 65536),
-    FIELD(kv_cache_len, F_INT64, 0, BIG),
-    FIELD(causal, F_BOOL, 0, 0),
-    FIELD(window_left, F_INT32, -1, BIG),
-    FIELD(window_right, F_INT32, -1, BIG),
-    FIELD(q_lens, F_BATCH_LIST, 0, BIG),
-    FIELD(kv_lens, F_BATCH_LIST, 0, BIG),
-    FIELD(doc_sizes, F_DOC_LIST, 1, BIG),
-    FIELD(prefix_lens, F_BATCH_LIST, 0, BIG),
-    FIELD(modifier, F_MODIFIER, 0, 0),
-    FIELD(softcap, F_FLOAT, 1e-30, 1e30),
-    FIELD(synaptic_lambda, F_FLOAT, -1e30, 1e30),
-    FIELD(synaptic_eps, F_FLOAT, 1e-30, 1e30),
-    FIELD(synaptic_beta, F_FLOAT, -1e30, 1e30),
-    FIELD(scale, F_DOUBLE, 0, 1e30),
-    FIELD(dropout_p, F_FLOAT, 0, 1), /* [0, 1): attn_case_validate refuses 1 with the reason */
-    FIELD(dropout_seed, F_UINT64, 0, 0),
-    FIELD(dropout_offset, F_UINT32, 0, 4294967295.0),
-    FIELD(want_lse, F_BOOL, 0, 0),
-    FIELD(input_scale, F_FLOAT, 1e-30, 1e30),
-    FIELD(data_seed, F_UINT64, 0, 0),
-    FIELD(checks, F_CHECKS, 0, 0),
-};
-#define FIELD_COUNT (sizeof fields / sizeof fields[0])
-
-static const char *const *known_keys(void) {
-    static const char *keys[FIELD_COUNT + 1];
-    for (size_t n = 0; n < FIELD_COUNT; ++n) keys[n] = fields[n].key;
-    keys[FIELD_COUNT] = NULL;
-    return keys;
-}
-
-static attn_status parse_named(attn_yaml *y, yaml_node_t *value, const char *key, const char *const *names, int32_t count,
-                               int32_t *out, attn_error *err) {
+/* A named value (dtype, layout, modifier, one check): one of the field's names, listed when not. */
+static attn_status parse_named(attn_yaml *y, yaml_node_t *value, const attn_case_field *f, int32_t *out,
+                               attn_error *err) {
     const char *text;
-    attn_status st = attn_yaml_string(y, value, key, &text, err);
+    attn_status st = attn_yaml_string(y, value, f->key, &text, err);
     if (st != ATTN_OK) return st;
-    for (int32_t n = 0; n < count; ++n)
-        if (!strcmp(text, names[n])) {
-            *out = n;
-            return ATTN_OK;
-        }
-    char list[128] = "";
-    for (int32_t n = 0; n < count; ++n) {
-        strncat(list, names[n], sizeof list - strlen(list) - 1);
-        if (n + 1 < count) strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    return attn_yaml_fail(y, value, key, err, "'%s' is not one of %s", text, list);
+    if ((*out = attn_case_field_value_from_name(f, text)) >= 0) return ATTN_OK;
+    char list[128];
+    attn_case_field_names_joined(f, ", ", ", ", list, sizeof list);
+    return attn_yaml_fail(y, value, f->key, err, "'%s' is not one of %s", text, list);
 }
 
-static attn_status parse_checks(attn_yaml *y, yaml_node_t *value, uint32_t *out, attn_error *err) {
-    if (value->type != YAML_SEQUENCE_NODE) return attn_yaml_fail(y, value, "checks", err, "expected a list: [lse_merge, kept_fraction]");
-    static const char *const names[] = {"lse_merge", "kept_fraction"};
-    *out = 0;
+static attn_status parse_checks(attn_yaml *y, yaml_node_t *value, const attn_case_field *f, attn_case *c,
+                                attn_error *err) {
+    if (value->type != YAML_SEQUENCE_NODE) {
+        char list[128];
+        attn_case_field_names_joined(f, ", ", ", ", list, sizeof list);
+        return attn_yaml_fail(y, value, f->key, err, "expected a list: [%s]", list);
+    }
+    c->checks = 0;
     for (yaml_node_item_t *item = value->data.sequence.items.start; item < value->data.sequence.items.top; ++item) {
-        int32_t which;
-        attn_status st = parse_named(y, attn_yaml_get(y, *item), "checks", names, 2, &which, err);
+        int32_t bit;
+        attn_status st = parse_named(y, attn_yaml_get(y, *item), f, &bit, err);
         if (st != ATTN_OK) return st;
-        *out |= which == 0 ? ATTN_CHECK_LSE_MERGE : ATTN_CHECK_KEPT_FRACTION;
+        c->checks |= 1u << bit;
     }
     return ATTN_OK;
 }
 
-static attn_status parse_field(attn_yaml *y, const field *f, yaml_node_t *value, attn_case *c, int32_t *list_count,
-                               attn_error *err) {
-    char *slot = (char *)c + f->offset;
+static attn_status parse_unsigned(attn_yaml *y, const attn_case_field *f, yaml_node_t *value, attn_case *c,
+                                  attn_error *err) {
+    const char *text;
+    attn_status st = attn_yaml_string(y, value, f->key, &text, err);
+    if (st != ATTN_OK) return st;
+    char *end = NULL;
+    unsigned long long u = strtoull(text, &end, 0);
+    int bits = f->kind == ATTN_FIELD_UINT32 ? 32 : 64;
+    if (!text[0] || *end || text[0] == '-' || (bits == 32 && u > 0xffffffffULL))
+        return attn_yaml_fail(y, value, f->key, err, "'%s' is not an unsigned %d-bit integer", text, bits);
+    attn_case_field_set_unsigned(c, f, u);
+    return ATTN_OK;
+}
+
+static attn_status parse_field(attn_yaml *y, const attn_case_field *f, yaml_node_t *value, attn_case *c,
+                               int32_t *list_count, attn_error *err) {
+    char *slot = attn_case_field_slot(c, f);
     int64_t i64;
     double d;
+    int32_t named;
     attn_status st = ATTN_OK;
     switch (f->kind) {
-    case F_TEXT: {
+    case ATTN_FIELD_TEXT: {
         const char *text;
         st = attn_yaml_string(y, value, f->key, &text, err);
         if (st == ATTN_OK && strlen(text) >= f->size)
@@ -134,55 +77,61 @@ static attn_status parse_field(attn_yaml *y, const field *f, yaml_node_t *value,
         if (st == ATTN_OK) snprintf(slot, f->size, "%s", text);
         return st;
     }
-    case F_INT64:
-    case F_INT32:
+    case ATTN_FIELD_INT64:
+    case ATTN_FIELD_INT32:
         st = attn_yaml_int(y, value, f->key, (int64_t)f->min, (int64_t)f->max, &i64, err);
-        if (st == ATTN_OK && f->kind == F_INT64) *(int64_t *)slot = i64;
-        if (st == ATTN_OK && f->kind == F_INT32) *(int32_t *)slot = (int32_t)i64;
+        if (st == ATTN_OK) attn_case_field_set_int(c, f, i64);
         return st;
-    case F_BOOL:
+    case ATTN_FIELD_BOOL:
         return attn_yaml_bool(y, value, f->key, (int32_t *)slot, err);
-    case F_FLOAT:
-    case F_DOUBLE:
+    case ATTN_FIELD_FLOAT:
+    case ATTN_FIELD_DOUBLE:
         st = attn_yaml_double(y, value, f->key, f->min, f->max, &d, err);
-        if (st == ATTN_OK && f->kind == F_FLOAT) *(float *)slot = (float)d;
-        if (st == ATTN_OK && f->kind == F_DOUBLE) *(double *)slot = d;
+        if (st == ATTN_OK) attn_case_field_set_real(c, f, d);
         return st;
-    case F_UINT64:
-    case F_UINT32: {
-        const char *text;
-        st = attn_yaml_string(y, value, f->key, &text, err);
-        if (st != ATTN_OK) return st;
-        char *end = NULL;
-        unsigned long long u = strtoull(text, &end, 0);
-        if (!text[0] || *end || text[0] == '-' || (f->kind == F_UINT32 && u > 0xffffffffULL))
-            return attn_yaml_fail(y, value, f->key, err, "'%s' is not an unsigned %d-bit integer", text,
-                                  f->kind == F_UINT32 ? 32 : 64);
-        if (f->kind == F_UINT64) *(uint64_t *)slot = u;
-        else *(uint32_t *)slot = (uint32_t)u;
-        return ATTN_OK;
-    }
-    case F_DTYPE: {
-        static const char *const names[] = {"float32", "float16", "bfloat16"};
-        return parse_named(y, value, f->key, names, 3, (int32_t *)slot, err);
-    }
-    case F_LAYOUT: {
-        static const char *const names[] = {"bhtd", "bthd"};
-        return parse_named(y, value, f->key, names, 2, (int32_t *)slot, err);
-    }
-    case F_MODIFIER: {
-        static const char *const names[] = {"none", "softcap", "alibi", "synaptic"};
-        return parse_named(y, value, f->key, names, 4, (int32_t *)slot, err);
-    }
-    case F_BATCH_LIST:
-    case F_DOC_LIST:
+    case ATTN_FIELD_UINT64:
+    case ATTN_FIELD_UINT32:
+        return parse_unsigned(y, f, value, c, err);
+    case ATTN_FIELD_DTYPE:
+    case ATTN_FIELD_LAYOUT:
+    case ATTN_FIELD_MODIFIER:
+        st = parse_named(y, value, f, &named, err);
+        if (st == ATTN_OK) attn_case_field_set_int(c, f, named);
+        return st;
+    case ATTN_FIELD_BATCH_LIST:
+    case ATTN_FIELD_DOC_LIST:
         st = attn_yaml_int_list(y, value, f->key, (int64_t)f->min, (int64_t)f->max, (int32_t *)slot,
-                                f->kind == F_DOC_LIST ? ATTN_CASE_MAX_DOCS : ATTN_CASE_MAX_BATCH, list_count, err);
-        if (st == ATTN_OK && f->kind == F_DOC_LIST) c->doc_count = *list_count;
+                                (int32_t)(f->size / sizeof(int32_t)), list_count, err);
+        if (st == ATTN_OK) attn_case_field_list_given(c, f, *list_count);
         return st;
-    case F_CHECKS:
-        return parse_checks(y, value, &c->checks, err);
+    case ATTN_FIELD_CHECKS:
+        return parse_checks(y, value, f, c, err);
     }
+    return ATTN_OK;
+}
+
+static attn_status unknown_key(attn_yaml *y, yaml_node_t *key, attn_error *err) {
+    const char *known[ATTN_CASE_FIELD_CAP + 1];
+    uint32_t n = 0;
+    for (; n < attn_case_field_count(); ++n) known[n] = attn_case_field_at(n)->key;
+    known[n] = NULL;
+    return attn_yaml_unknown_key(y, key, known, err);
+}
+
+/* The length lists against the batch (has_lengths / has_prefix are set as they are parsed). */
+static attn_status check_lists(attn_yaml *y, yaml_node_t *node, const attn_case *c, const uint8_t *given,
+                               const int32_t *counts, attn_error *err) {
+    int32_t q = attn_case_field_index("q_lens"), kv = attn_case_field_index("kv_lens");
+    int32_t prefix = attn_case_field_index("prefix_lens");
+    if (given[q] != given[kv])
+        return attn_yaml_fail(y, node, given[q] ? "kv_lens" : "q_lens", err,
+                              "q_lens and kv_lens must be given together");
+    if (given[q] && (counts[q] != c->batch || counts[kv] != c->batch))
+        return attn_yaml_fail(y, node, "q_lens", err, "q_lens has %d and kv_lens %d entries; batch is %lld", counts[q],
+                              counts[kv], (long long)c->batch);
+    if (given[prefix] && counts[prefix] != c->batch)
+        return attn_yaml_fail(y, node, "prefix_lens", err, "%d entries; batch is %lld", counts[prefix],
+                              (long long)c->batch);
     return ATTN_OK;
 }
 
@@ -190,37 +139,18 @@ static attn_status parse_case(attn_yaml *y, yaml_node_t *node, attn_case *c, att
     attn_status st = attn_yaml_expect_mapping(y, node, "a case", err);
     if (st != ATTN_OK) return st;
     attn_case_defaults(c);
-    int value_dim_given = 0;
-    int32_t q_count = -1, kv_count = -1, prefix_count = -1;
+    uint8_t given[ATTN_CASE_FIELD_CAP] = {0};
+    int32_t counts[ATTN_CASE_FIELD_CAP] = {0};
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; ++pair) {
         yaml_node_t *key = attn_yaml_get(y, pair->key), *value = attn_yaml_get(y, pair->value);
-        const char *k = (const char *)key->data.scalar.value;
-        const field *f = NULL;
-        for (size_t n = 0; n < FIELD_COUNT && !f; ++n)
-            if (!strcmp(fields[n].key, k)) f = &fields[n];
-        if (!f) return attn_yaml_unknown_key(y, key, known_keys(), err);
-        int32_t list_count = 0;
-        st = parse_field(y, f, value, c, &list_count, err);
+        int32_t index = attn_case_field_index((const char *)key->data.scalar.value);
+        if (index < 0) return unknown_key(y, key, err);
+        st = parse_field(y, attn_case_field_at((uint32_t)index), value, c, &counts[index], err);
         if (st != ATTN_OK) return st;
-        if (!strcmp(k, "value_dim")) value_dim_given = 1;
-        if (!strcmp(k, "q_lens")) q_count = list_count;
-        if (!strcmp(k, "kv_lens")) kv_count = list_count;
-        if (!strcmp(k, "prefix_lens")) prefix_count = list_count;
+        given[index] = 1;
     }
-    if (!value_dim_given) c->value_dim = c->head_dim;
-    if ((q_count >= 0) != (kv_count >= 0))
-        return attn_yaml_fail(y, node, q_count >= 0 ? "kv_lens" : "q_lens", err, "q_lens and kv_lens must be given together");
-    if (q_count >= 0) {
-        if (q_count != c->batch || kv_count != c->batch)
-            return attn_yaml_fail(y, node, "q_lens", err, "q_lens has %d and kv_lens %d entries; batch is %lld", q_count, kv_count,
-                                  (long long)c->batch);
-        c->has_lengths = 1;
-    }
-    if (prefix_count >= 0) {
-        if (prefix_count != c->batch)
-            return attn_yaml_fail(y, node, "prefix_lens", err, "%d entries; batch is %lld", prefix_count, (long long)c->batch);
-        c->has_prefix = 1;
-    }
+    attn_case_fields_follow(c, given);
+    if ((st = check_lists(y, node, c, given, counts, err)) != ATTN_OK) return st;
     attn_error why;
     if (attn_case_validate(c, &why) != ATTN_OK) return attn_yaml_fail(y, node, NULL, err, "%s", why.message);
     if (!c->name[0]) attn_case_label(c, c->name, sizeof c->name);

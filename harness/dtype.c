@@ -1,4 +1,5 @@
-/* Names and sizes of the element types of Q, K, V and O. */
+/* Names and sizes of the element types of Q, K, V and O: case files, attnrun and the labels spell
+ * a dtype from these two tables. */
 #include <string.h>
 
 #include "attn_case.h"
@@ -8,6 +9,10 @@ static const char *const short_names[ATTN_DTYPE_COUNT] = {"f32", "f16", "bf16"};
 
 const char *attn_dtype_name(int32_t dtype) {
     return dtype >= 0 && dtype < ATTN_DTYPE_COUNT ? long_names[dtype] : "unknown";
+}
+
+const char *attn_dtype_short_name(int32_t dtype) {
+    return dtype >= 0 && dtype < ATTN_DTYPE_COUNT ? short_names[dtype] : "?";
 }
 
 int32_t attn_dtype_from_name(const char *name) {

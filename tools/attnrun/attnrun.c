@@ -16,25 +16,16 @@
 #include "io.h"
 #include "tool_config.h"
 
-static const char usage_text[] =
+/* The usage text around the case options, whose lines come from the table of case fields. */
+static const char usage_head[] =
     "usage: attnrun [--config FILE] --backend NAME [case options] [--q q.npy --k k.npy --v v.npy]\n"
     "               [--out-o o.npy] [--out-lse lse.npy] [--check]\n"
     "\n"
     "Runs one backend on one problem instance.  The case is the defaults, or taken from\n"
     "  --case-file FILE [--case-index N]   a YAML case file (N from 0, default 0)\n"
     "  --row NAME [--instance N]          instance N of a row of the built-in table\n"
-    "and then changed by the case options, in any order:\n"
-    "  --dtype float32|float16|bfloat16   --layout bhtd|bthd\n"
-    "  --batch B --q-heads Hq --kv-heads Hkv --q-len Tq --kv-len Tk\n"
-    "  --head-dim D --value-dim Dv        (Dv follows D unless given)\n"
-    "  --kv-cache-len N                   K/V are views into a cache N keys long\n"
-    "  --causal | --bidirectional         --window L,R (-1: unbounded)\n"
-    "  --q-lens a,b,... --kv-lens a,b,... per-batch lengths (one list per batch entry)\n"
-    "  --docs s1,s2,...                   document sizes (packed sequences)\n"
-    "  --prefix-lens a,b,...              prefix-LM prefix per batch entry\n"
-    "  --softcap C | --alibi | --synaptic score modifier\n"
-    "  --dropout P --dropout-seed S --dropout-offset O\n"
-    "  --lse  --scale S  --input-scale X  --seed N (generated inputs)\n"
+    "and then changed by the case options, in any order:\n";
+static const char usage_tail[] =
     "Inputs (canonical [B,H,T,D] float32/float16/float64/int32, or uint16 bfloat16 bits;\n"
     "values are rounded to --dtype; files replace generated tensors):\n"
     "  --q FILE --k FILE --v FILE\n"
@@ -43,6 +34,12 @@ static const char usage_text[] =
     "               prints PASS or FAIL with the error and the tolerance\n"
     "  --config FILE  the backend config (default: the one built into libattn)\n"
     "Exit status: 0 ok, 1 FAIL or the backend refused or failed, 2 bad usage, config or input.\n";
+
+static void print_usage(void) {
+    fputs(usage_head, stdout);
+    case_args_print_help(stdout);
+    fputs(usage_tail, stdout);
+}
 
 enum {
     OPT_CONFIG = 1, OPT_BACKEND, OPT_Q, OPT_K, OPT_V, OPT_OUT_O, OPT_OUT_LSE, OPT_CHECK, OPT_CASE_FILE,
@@ -82,10 +79,11 @@ static int fail(int code, const attn_error *err) {
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, run_args *a, attn_error *err) {
-    struct option table[64];
+    struct option table[128];
     size_t n = 0;
     for (const struct option *o = own_options; o->name; ++o) table[n++] = *o;
-    for (const struct option *o = case_long_options; o->name; ++o) table[n++] = *o;
+    for (const struct option *o = case_args_options(); o->name && n + 1 < sizeof table / sizeof table[0]; ++o)
+        table[n++] = *o;
     table[n] = (struct option){0, 0, 0, 0};
 
     opterr = 0; /* our own one-line messages */
@@ -112,7 +110,7 @@ static int parse_args(int argc, char **argv, run_args *a, attn_error *err) {
             st = attn_arg_i64("--instance", optarg, 0, INT32_MAX, &a->instance, err);
             break;
         case 'h':
-        case OPT_HELP: fputs(usage_text, stdout); return 0;
+        case OPT_HELP: print_usage(); return 0;
         case '?': {
             /* getopt puts the wanted option's code in optopt when a value is missing. */
             int missing_value = (optopt >= OPT_CONFIG && optopt <= OPT_HELP) || case_args_owns(optopt);

@@ -1,16 +1,21 @@
-/* The case options of attnrun (--dtype, --batch, ... --seed): recorded while getopt runs,
- * applied afterwards on top of the base case (the defaults, a case file's case or a
- * catalogue instance), so their order relative to --case-file / --row does not matter. */
+/* The case options of attnrun (--dtype, --batch, ... --seed), made from the harness's table of
+ * case fields (case_fields.h): recorded while getopt runs, applied afterwards on top of the base
+ * case (the defaults, a case file's case or a catalogue instance), so their order relative to
+ * --case-file / --row does not matter. */
 #ifndef ATTNRUN_CASE_ARGS_H
 #define ATTNRUN_CASE_ARGS_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "attn_case.h"
 
-/* getopt_long codes of the case options start here; the table ends with a zero entry. */
+/* getopt_long codes of the case options start here. */
 #define CASE_OPT_FIRST 1000
-extern const struct option case_long_options[];
+/* The case options for getopt_long, ending with a zero entry. */
+const struct option *case_args_options(void);
+/* Their --help lines, one per case field. */
+void case_args_print_help(FILE *out);
 
 #define CASE_ARGS_CAP 128
 
