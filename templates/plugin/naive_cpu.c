@@ -70,6 +70,9 @@ static void naive_destroy(void *backend) { free(backend); }
  * refuses through it, so the two never disagree.  Every refusal carries a reason a person can
  * act on; ATTN_E_NOT_APPLICABLE is for features that mean nothing to a backend.  The host has
  * already validated the problem (shapes, strides, dtypes, aliasing) before we see it. */
+/* Every field of attn_problem read here is ABI 1.0's, which every host hands over.  A field a
+ * later minor appends is read only where ATTN_PROBLEM_HAS(p, field) says this host's problem
+ * has it, and treated as off otherwise (docs/PLUGINS.md, "The problem grows the same way"). */
 static attn_status capability(const naive_cpu *self, const attn_problem *p, char *msg, uint32_t msg_cap) {
     int64_t head_dim = p->q.shape[3];
     if (self->max_head_dim > 0 && head_dim > self->max_head_dim) {
