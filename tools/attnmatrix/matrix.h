@@ -22,6 +22,8 @@ enum cell_status {
     CELL_PASS, CELL_FAIL, CELL_PARTIAL, CELL_UNSUPPORTED, CELL_NA, CELL_SKIP, CELL_EMPTY, CELL_CRASH, CELL_TIMEOUT
 };
 const char *cell_status_name(enum cell_status status);
+/* The status of a cell whose instances had these outcomes (cell_verdict.c). */
+enum cell_status cell_verdict(const uint32_t counts[OUT_COUNT]);
 
 typedef struct matrix_cell {
     uint32_t counts[OUT_COUNT]; /* by instance_outcome */

@@ -263,17 +263,7 @@ static void finish_cells(matrix *m) {
     for (uint32_t r = 0; r < m->row_count; ++r)
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             matrix_cell *cell = &m->rows[r].cells[n];
-            uint32_t total = 0;
-            for (int k = 0; k < OUT_COUNT; ++k) total += cell->counts[k];
-            if (total == 0) cell->status = CELL_EMPTY;
-            else if (cell->counts[OUT_SKIP]) cell->status = CELL_SKIP;
-            else if (cell->counts[OUT_CRASH]) cell->status = CELL_CRASH;
-            else if (cell->counts[OUT_TIMEOUT]) cell->status = CELL_TIMEOUT;
-            else if (cell->counts[OUT_FAIL]) cell->status = CELL_FAIL;
-            else if (cell->counts[OUT_PASS] == total) cell->status = CELL_PASS;
-            else if (cell->counts[OUT_PASS]) cell->status = CELL_PARTIAL;
-            else if (cell->counts[OUT_NOT_APPLICABLE] == total) cell->status = CELL_NA;
-            else cell->status = CELL_UNSUPPORTED;
+            cell->status = cell_verdict(cell->counts);
         }
 }
 
