@@ -1,6 +1,7 @@
 /* libFuzzer target: problem validation.  The bytes become every field of an attn_problem:
- * ranks, shapes, strides, dtypes, byte offsets, data addresses (never dereferenced by
- * validation: it only computes byte spans), flags and parameters. */
+ * its struct_size, ranks, shapes, strides, dtypes, byte offsets, data addresses (never
+ * dereferenced by validation: it only computes byte spans), flags and parameters, and the
+ * bytes of a newer ABI's fields past today's struct. */
 #include <attn/host/attn_host.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,14 @@ static int64_t take_dim(byte_reader *r) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     byte_reader r = {data, size, 0};
+    /* The problem sits at the start of a buffer as long as any struct_size libattn reads (it
+     * refuses sizes past its own plus 1024 bytes unread), as a caller built against newer
+     * headers hands a longer struct: libattn may read every byte struct_size claims. */
+    union {
+        attn_problem problem;
+        unsigned char bytes[sizeof(attn_problem) + 2048];
+    } storage;
+    memset(&storage, 0, sizeof storage);
     attn_problem p;
     memset(&p, 0, sizeof p);
     int64_t shapes[TENSORS][MAX_RANK], strides[TENSORS][MAX_RANK];
@@ -81,13 +90,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     take(&r, &p.synaptic_beta, sizeof p.synaptic_beta);
     take(&r, &p.scale, sizeof p.scale);
     take(&r, &p.dropout_p, sizeof p.dropout_p);
+    uint8_t newer_fields;
+    take(&r, &newer_fields, 1);
+    if (newer_fields & 1) take(&r, storage.bytes + sizeof p, 16); /* set fields of a newer ABI */
+    memcpy(&storage.problem, &p, sizeof p);
     attn_error err;
-    if (attn_problem_validate(&p, &err) == ATTN_OK) {
+    if (attn_problem_validate(&storage.problem, &err) == ATTN_OK) {
         /* A valid problem has consistent shapes: the dims accessors must agree with them. */
-        attn_dims dims = attn_problem_dims(&p);
+        attn_dims dims = attn_problem_dims(&storage.problem);
         if (dims.q_heads % dims.kv_heads != 0) __builtin_trap();
         int32_t lengths[8] = {0};
-        if (dims.batch <= 8) (void)attn_problem_validate_lengths(&p, lengths, lengths, lengths, &err);
+        if (dims.batch <= 8) (void)attn_problem_validate_lengths(&storage.problem, lengths, lengths, lengths, &err);
     }
     return 0;
 }

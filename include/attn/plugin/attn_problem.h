@@ -27,7 +27,7 @@ extern "C" {
 /* A tensor whose data is NULL is absent.  Strides are in elements and never NULL for a
  * present tensor. */
 typedef struct attn_problem {
-    uint32_t struct_size; /* sizeof(attn_problem) as the caller compiled it */
+    uint32_t struct_size; /* sizeof(attn_problem) as the caller compiled it: libattn reads that many bytes */
     uint32_t reserved0;
 
     /* Main tensors, all of one dtype (float32, float16 or bfloat16). */
