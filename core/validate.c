@@ -66,6 +66,9 @@ static attn_status check_tensor(const DLTensor *t, const char *name, int32_t ndi
 
 /* An output written through a zero stride would be written twice by different rows. */
 static attn_status check_writable(const DLTensor *t, const char *name, attn_error *err) {
+    /* An output with no element (Tq = 0, B = 0) is never written, so it cannot overlap itself. */
+    for (int32_t d = 0; d < t->ndim; ++d)
+        if (t->shape[d] == 0) return ATTN_OK;
     for (int32_t d = 0; d < t->ndim; ++d)
         if (t->shape[d] > 1 && t->strides[d] == 0)
             return attn_error_set(err, ATTN_E_INVALID, "%s: stride %d is 0 on a dimension of size %lld: outputs must not overlap themselves",

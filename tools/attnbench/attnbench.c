@@ -15,6 +15,7 @@
 #include "args.h"
 #include "presets.h"
 #include "report.h"
+#include "exit_guard.h"
 #include "tool_config.h"
 #include "work.h"
 
@@ -281,5 +282,8 @@ int main(int argc, char **argv) {
     attn_error err = {0};
     int code = parse_args(argc, argv, &args, &err);
     if (code >= 0) return code;
-    return bench(&args, &err);
+    attn_tool_exit_guard_arm("attnbench");
+    code = bench(&args, &err);
+    attn_tool_exit_guard_disarm();
+    return code;
 }

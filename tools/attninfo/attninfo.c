@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "backend_report.h"
+#include "exit_guard.h"
 #include "tool_config.h"
 
 #define MAX_SEEN 256
@@ -46,6 +47,7 @@ static int report_candidate(const char *display_name, const char *path, const at
                             const char *indent) {
     attn_backend *backend = NULL;
     attn_error err = {0};
+    attn_tool_exit_guard_doing("asking the plugin %s", path);
     attn_status st = attn_backend_open(display_name, path, options, option_count, &backend, &err);
     if (st != ATTN_OK) {
         attn_tool_print_open_failure(stdout, st, err.message, indent);
@@ -148,6 +150,7 @@ int main(int argc, char **argv) {
     printf("libattn host ABI %u.%u (loads plugins of ABI %u.%u to %u.x)\n\n", ATTN_ABI_MAJOR, ATTN_ABI_MINOR,
            ATTN_ABI_VERSION_MAJOR_OF(ATTN_ABI_FLOOR), ATTN_ABI_VERSION_MINOR_OF(ATTN_ABI_FLOOR), ATTN_ABI_MAJOR);
 
+    attn_tool_exit_guard_arm("attninfo");
     /* A broken config still leaves the search path worth listing: report it, go on, exit 2. */
     int config_broken = 0;
     attn_config *config = NULL;
@@ -163,5 +166,6 @@ int main(int argc, char **argv) {
     printf("\nPlugins in the search path:\n");
     attn_plugin_search_dirs(visit_dir, &s);
     for (uint32_t n = 0; n < s.seen_count; ++n) free(s.seen[n]);
+    attn_tool_exit_guard_disarm();
     return config_broken ? 2 : s.failures ? 1 : 0;
 }

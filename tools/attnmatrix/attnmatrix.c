@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend_report.h"
+#include "exit_guard.h"
 #include "matrix.h"
 #include "tool_config.h"
 
@@ -127,6 +128,23 @@ static attn_status gather_cases(const cli *opts, attn_case **out, uint32_t *coun
     return st;
 }
 
+/* --rows / --dtype that select nothing are a usage error that names the rows there are, not an
+ * empty table that exits 0. */
+static attn_status check_selection(const cli *opts, const attn_case *cases, uint32_t count, attn_error *err) {
+    char rows[2048] = "";
+    size_t used = 0;
+    for (uint32_t n = 0; n < count; ++n) {
+        if (matrix_selects(&cases[n], opts->row_filter, opts->dtype)) return ATTN_OK;
+        int listed = 0; /* rows come in runs: the catalogue's instances are grouped by row */
+        for (uint32_t m = 0; m < n && !listed; ++m) listed = !strcmp(cases[m].row, cases[n].row);
+        if (!listed && used < sizeof rows)
+            used += (size_t)snprintf(rows + used, sizeof rows - used, "%s'%s'", used ? ", " : "", cases[n].row);
+    }
+    return attn_error_set(err, ATTN_E_CONFIG, "--rows '%s'%s%s selects no instance; the rows are: %s",
+                          opts->row_filter ? opts->row_filter : "", opts->dtype >= 0 ? " with --dtype " : "",
+                          opts->dtype >= 0 ? attn_dtype_name(opts->dtype) : "", count ? rows : "none");
+}
+
 /* --list: each configured backend in attninfo's words (backend_report.h), or why it is skipped. */
 static void list_backends(const matrix *m) {
     for (uint32_t n = 0; n < m->backend_count; ++n) {
@@ -143,6 +161,7 @@ int main(int argc, char **argv) {
     cli opts;
     int rc = parse_cli(argc, argv, &opts);
     if (rc) return rc;
+    attn_tool_exit_guard_arm("attnmatrix");
     attn_error err = {0};
     attn_config *config = NULL;
     attn_case *cases = NULL;
@@ -155,6 +174,7 @@ int main(int argc, char **argv) {
 
     attn_status st = attn_tool_config_load(opts.config_path, &config, &err);
     if (st == ATTN_OK && !opts.list) st = gather_cases(&opts, &cases, &case_count, &err);
+    if (st == ATTN_OK && !opts.list) st = check_selection(&opts, cases, case_count, &err);
     if (st == ATTN_OK) st = matrix_open(&m, config, &err);
     if (st == ATTN_OK && opts.list) {
         list_backends(&m);
@@ -178,5 +198,6 @@ int main(int argc, char **argv) {
     matrix_close(&m);
     free(cases);
     attn_config_free(config);
+    attn_tool_exit_guard_disarm();
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_guard.h"
 #include "tool_config.h"
 
 /* The messages, in the order they travel.  Both ends are this one program, so raw structs
@@ -141,6 +142,8 @@ static void serve(attn_backend *backend, int request_fd, int response_fd) {
         head.status = have_instance ? ATTN_OK : attn_instance_make(&req.c, &inst, &err);
         have_instance = head.status == ATTN_OK;
         memcpy(&last, &req.c, sizeof last);
+        attn_tool_exit_guard_doing("running %s on %s (row %s) in its worker", attn_backend_name(backend), req.c.name,
+                                   req.c.row);
         if (head.status == ATTN_OK)
             head.status = attn_instance_execute(backend, &inst, req.has_options ? &req.options : NULL, &result, &err);
         if (head.status == ATTN_OK) {
@@ -166,6 +169,7 @@ static void worker_main(const attn_backend_spec *spec, int request_fd, int respo
     memset(&hello, 0, sizeof hello);
     attn_error err = {0};
     attn_backend *backend = NULL;
+    attn_tool_exit_guard_doing("opening backend %s in its worker", spec->name);
     hello.status = attn_tool_backend_open(spec, &backend, &err);
     if (hello.status != ATTN_OK) snprintf(hello.message, sizeof hello.message, "%s", err.message);
     if (write_full(response_fd, &hello, sizeof hello) == IO_OK && backend) serve(backend, request_fd, response_fd);

@@ -68,6 +68,9 @@ typedef struct matrix {
 attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
 /* Runs all instances, filling rows (allocated here).  `row_filter` and `dtype_filter`
  * (-1: all) restrict what runs. */
+/* 1 when --rows (a substring of the row's name; NULL: any) and --dtype (-1: any) select the case. */
+int matrix_selects(const attn_case *c, const char *row_filter, int32_t dtype_filter);
+
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
                        attn_error *err);
 void matrix_close(matrix *m);

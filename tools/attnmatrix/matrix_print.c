@@ -6,6 +6,11 @@
 
 #include "json_out.h"
 #include "matrix.h"
+#include "text_escape.h"
+
+/* Escaped copies of plugin- and file-given text for one printf (text_escape.h). */
+#define IN_TABLE(s, buffer) attn_tool_escape((s), 1, (buffer), sizeof(buffer))
+#define IN_LINE(s, buffer) attn_tool_escape((s), 0, (buffer), sizeof(buffer))
 
 const char *cell_status_name(enum cell_status status) {
     static const char *const names[] = {"PASS", "FAIL", "PARTIAL", "UNSUPPORTED", "N/A", "SKIP", "-", "CRASH", "TIMEOUT"};
@@ -15,9 +20,9 @@ const char *cell_status_name(enum cell_status status) {
 static const char *const legend[] = {
     "PASS: every instance of the row ran and matched golden within SPEC.md's tolerance",
     "FAIL: some instance differed from golden, produced NaN/Inf, wrote a non-zero empty row, or errored",
-    "PARTIAL: some instances passed; the backend declared the rest unsupported",
-    "UNSUPPORTED: the backend declared every instance unsupported (reason below)",
-    "N/A: the feature has no meaning for this backend (reason below)",
+    "PARTIAL: some instances passed; the backend declined the rest (unsupported or not applicable)",
+    "UNSUPPORTED: the backend declined every instance, some as unsupported (reason below)",
+    "N/A: the backend called every instance not applicable: the feature has no meaning for it (reason below)",
     "SKIP: the backend cannot run on this machine (reason below)",
     "CRASH / TIMEOUT (--isolate): the backend's worker process died (signal below) or ran past --timeout",
 };
@@ -83,15 +88,16 @@ static uint32_t footnote_of(const matrix *m, uint32_t backend, footnotes *notes,
 }
 
 void matrix_print_table(const matrix *m, FILE *out, int explain) {
+    char name[4 * 128], other[4 * 128], text[4 * (ATTN_ERROR_CAP + 160)];
     fprintf(out, "| Case |");
-    for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, " %s |", m->backends[n].spec->name);
+    for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, " %s |", IN_TABLE(m->backends[n].spec->name, name));
     fprintf(out, " Notes |\n|------|");
     for (uint32_t n = 0; n < m->backend_count; ++n) fprintf(out, "------|");
     fprintf(out, "-------|\n");
     footnotes numbers = {0, {0}};
     for (uint32_t r = 0; r < m->row_count; ++r) {
         const matrix_row *row = &m->rows[r];
-        fprintf(out, "| %s |", row->name);
+        fprintf(out, "| %s |", IN_TABLE(row->name, name));
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *cell = &row->cells[n];
             int is_new;
@@ -102,7 +108,7 @@ void matrix_print_table(const matrix *m, FILE *out, int explain) {
         }
         char notes[512];
         row_notes(m, row, notes, sizeof notes);
-        fprintf(out, " %s |\n", notes);
+        fprintf(out, " %s |\n", IN_TABLE(notes, text));
     }
     fprintf(out, "\nLegend:\n");
     for (size_t n = 0; n < sizeof legend / sizeof legend[0]; ++n) fprintf(out, "- %s\n", legend[n]);
@@ -117,18 +123,20 @@ void matrix_print_table(const matrix *m, FILE *out, int explain) {
             if (!is_new) continue;
             if (!header++) fprintf(out, "\nReasons:\n");
             if (!m->backends[n].skipped)
-                fprintf(out, "[%u] %s, %s: %s\n", number, m->backends[n].spec->name, m->rows[r].name, cell->first_reason);
+                fprintf(out, "[%u] %s, %s: %s\n", number, IN_LINE(m->backends[n].spec->name, name),
+                        IN_LINE(m->rows[r].name, other), IN_LINE(cell->first_reason, text));
             else
-                fprintf(out, "[%u] %s, every row: %s\n", number, m->backends[n].spec->name, m->backends[n].skip_reason);
+                fprintf(out, "[%u] %s, every row: %s\n", number, IN_LINE(m->backends[n].spec->name, name),
+                        IN_LINE(m->backends[n].skip_reason, text));
         }
     if (!explain) return;
     fprintf(out, "\nPer cell (pass / fail / unsupported / n/a / skip / crash / timeout of the row's instances):\n");
     for (uint32_t r = 0; r < m->row_count; ++r) {
         const matrix_row *row = &m->rows[r];
-        fprintf(out, "%s (%s), %u instances:\n", row->name, row->exercises, row->instances);
+        fprintf(out, "%s (%s), %u instances:\n", IN_LINE(row->name, name), IN_LINE(row->exercises, text), row->instances);
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *c = &row->cells[n];
-            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u/%u/%u  max err %.3g\n", m->backends[n].spec->name,
+            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u/%u/%u  max err %.3g\n", IN_LINE(m->backends[n].spec->name, name),
                     cell_status_name(c->status), c->counts[OUT_PASS], c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED],
                     c->counts[OUT_NOT_APPLICABLE], c->counts[OUT_SKIP], c->counts[OUT_CRASH], c->counts[OUT_TIMEOUT],
                     c->max_err);
@@ -140,12 +148,14 @@ void matrix_print_pairs(const matrix *m, FILE *out) {
     fprintf(out, "\nPairwise max|O_a - O_b| per row (instances both ran):\n");
     for (uint32_t r = 0; r < m->row_count; ++r) {
         const matrix_row *row = &m->rows[r];
-        fprintf(out, "%s:\n", row->name);
+        char name[4 * 128], other[4 * 128];
+        fprintf(out, "%s:\n", IN_LINE(row->name, name));
         int any = 0;
         for (uint32_t a = 0; a < m->backend_count; ++a)
             for (uint32_t b = a + 1; b < m->backend_count; ++b) {
                 if (row->pair_diff[a][b] < 0.0) continue;
-                fprintf(out, "  %s vs %s: %.3g\n", m->backends[a].spec->name, m->backends[b].spec->name, row->pair_diff[a][b]);
+                fprintf(out, "  %s vs %s: %.3g\n", IN_LINE(m->backends[a].spec->name, name),
+                        IN_LINE(m->backends[b].spec->name, other), row->pair_diff[a][b]);
                 any = 1;
             }
         if (!any) fprintf(out, "  (no pair ran together)\n");

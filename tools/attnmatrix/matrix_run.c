@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "matrix.h"
+#include "exit_guard.h"
 #include "tool_config.h"
 
 /* The pipe ends of every running worker but `self`: what a new worker must close. */
@@ -47,6 +48,7 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
             continue;
         }
         attn_error open_err;
+        attn_tool_exit_guard_doing("opening backend %s", spec->name);
         attn_status st = open_backend(m, n, &open_err);
         if (st == ATTN_E_UNAVAILABLE) {
             mb->skipped = 1;
@@ -56,12 +58,14 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
             return attn_error_set(err, st, "%s:%d: backend '%s': %s", config->source, spec->line, spec->name, open_err.message);
         }
     }
+    attn_tool_exit_guard_doing("opening golden and baseline");
     attn_status st = attn_tool_backend_open(config->golden, &m->golden, err);
     if (st == ATTN_OK) st = attn_tool_backend_open(config->baseline, &m->baseline, err);
     return st;
 }
 
 void matrix_close(matrix *m) {
+    attn_tool_exit_guard_doing("closing the backends");
     for (uint32_t n = 0; n < m->backend_count; ++n) {
         attn_backend_close(m->backends[n].backend);
         worker_stop(&m->backends[n].worker);
@@ -102,7 +106,9 @@ static void record(matrix_cell *cell, enum instance_outcome outcome, const char 
     }
 }
 
+/* Before each execution: the progress line, and what the exit guard says if a plugin exits. */
 static void progress(const matrix *m, uint32_t done, uint32_t total, const attn_case *c, const char *who) {
+    attn_tool_exit_guard_doing("running %s on %s (row %s)", who, c->name, c->row);
     if (!m->progress) return;
     fprintf(stderr, "\r\033[K[%u/%u] %s | %s | %s", done + 1, total, c->row, c->name, who);
     fflush(stderr);
@@ -199,11 +205,26 @@ static int kept_fraction_ok(const attn_instance *inst, matrix_row *row, char *re
     return 0;
 }
 
+/* An instance that cannot be judged (its inputs cannot be made, or golden or baseline fail on
+ * it) fails every cell of its row with the reason; the rest of the table still runs. */
+static void fail_row_instance(const matrix *m, matrix_row *row, const attn_case *c, const char *what,
+                              const attn_error *why) {
+    char reason[ATTN_ERROR_CAP]; /* cut to what a cell keeps */
+    snprintf(reason, sizeof reason, "%s: %.900s", what, why->message);
+    row->instances++;
+    for (uint32_t n = 0; n < m->backend_count; ++n)
+        record(&row->cells[n], m->backends[n].skipped ? OUT_SKIP : OUT_FAIL, c->name,
+               m->backends[n].skipped ? m->backends[n].skip_reason : reason);
+}
+
 static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, uint32_t done, uint32_t total,
                                 attn_error *err) {
     attn_instance inst;
     attn_status st = attn_instance_make(c, &inst, err);
-    if (st != ATTN_OK) return st;
+    if (st != ATTN_OK) {
+        fail_row_instance(m, row, c, "its inputs could not be made", err);
+        return st == ATTN_E_NOMEM ? st : ATTN_OK;
+    }
     attn_result golden = {0}, baseline = {0};
     attn_result results[MATRIX_MAX_BACKENDS];
     memset(results, 0, sizeof results);
@@ -213,10 +234,10 @@ static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, 
     progress(m, done, total, &inst.c, "baseline");
     if (st == ATTN_OK) st = attn_instance_execute(m->baseline, &inst, &reference_options, &baseline, err);
     if (st != ATTN_OK) {
-        attn_error why = *err;
+        fail_row_instance(m, row, c, "golden or baseline failed on it, so no backend can be judged", err);
         attn_result_free(&golden);
         attn_instance_free(&inst);
-        return attn_error_set(err, st, "reference failed on %s / %s: %s", c->row, c->name, why.message);
+        return ATTN_OK;
     }
     char kept_reason[256] = "";
     int kept_ok = !(c->checks & ATTN_CHECK_KEPT_FRACTION) || kept_fraction_ok(&inst, row, kept_reason, sizeof kept_reason);
@@ -267,26 +288,26 @@ static void finish_cells(matrix *m) {
         }
 }
 
-static int selected(const attn_case *c, const char *row_filter, int32_t dtype_filter) {
+int matrix_selects(const attn_case *c, const char *row_filter, int32_t dtype_filter) {
     return (!row_filter || strstr(c->row, row_filter)) && (dtype_filter < 0 || c->dtype == dtype_filter);
 }
 
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
                        attn_error *err) {
     uint32_t total = 0, done = 0;
-    for (uint32_t n = 0; n < case_count; ++n) total += selected(&cases[n], row_filter, dtype_filter);
+    for (uint32_t n = 0; n < case_count; ++n) total += matrix_selects(&cases[n], row_filter, dtype_filter);
     /* Rows appear in table order: the catalogue's first, then new rows of case files; a row
      * with no selected instance is left out. */
     for (uint32_t r = 0; r < attn_catalogue_row_count(); ++r) {
         const char *name = attn_catalogue_row(r)->name;
         int used = 0;
         for (uint32_t n = 0; n < case_count && !used; ++n)
-            used = selected(&cases[n], row_filter, dtype_filter) && !strcmp(cases[n].row, name);
+            used = matrix_selects(&cases[n], row_filter, dtype_filter) && !strcmp(cases[n].row, name);
         if (used && !row_for(m, name, err)) return err->status;
     }
     for (uint32_t n = 0; n < case_count; ++n) {
         const attn_case *c = &cases[n];
-        if (!selected(c, row_filter, dtype_filter)) continue;
+        if (!matrix_selects(c, row_filter, dtype_filter)) continue;
         matrix_row *row = row_for(m, c->row, err);
         if (!row) return err->status;
         attn_status st = run_instance(m, c, row, done++, total, err);

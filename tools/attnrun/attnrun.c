@@ -14,6 +14,7 @@
 #include "args.h"
 #include "case_args.h"
 #include "io.h"
+#include "exit_guard.h"
 #include "tool_config.h"
 
 /* The usage text around the case options, whose lines come from the table of case fields. */
@@ -260,5 +261,8 @@ int main(int argc, char **argv) {
     attn_error err = {0};
     int code = parse_args(argc, argv, &args, &err);
     if (code >= 0) return code;
-    return run(&args, &err);
+    attn_tool_exit_guard_arm("attnrun");
+    code = run(&args, &err);
+    attn_tool_exit_guard_disarm();
+    return code;
 }

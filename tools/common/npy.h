@@ -44,7 +44,8 @@ typedef struct attn_npy_array {
 } attn_npy_array;
 
 /* Parses an .npy file held in memory.  `source` names it in messages.  This is the whole
- * reader; attn_npy_read only adds the file I/O (and is what a fuzzer should not need). */
+ * reader; attn_npy_read only adds the file I/O (and is what a fuzzer should not need): a regular
+ * file, read whole; a directory, device or FIFO is refused before a byte is read. */
 attn_status attn_npy_parse(const void *bytes, size_t length, const char *source, attn_npy_array *out,
                            attn_error *err);
 attn_status attn_npy_read(const char *path, attn_npy_array *out, attn_error *err);

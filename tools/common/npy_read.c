@@ -8,12 +8,18 @@
 #include "npy_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <attn/plugin/attn_dtype.h>
+
+/* attn_file_kind, so that every reader names a directory or a FIFO in the same words; the tools
+ * link core's internals through attn_harness, but are not given their include folder. */
+#include "../../core/internal/files.h"
 
 static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | (b[1] << 8)); }
 static uint32_t le32(const unsigned char *b) {
@@ -100,42 +106,51 @@ attn_status attn_npy_parse(const void *bytes, size_t length, const char *source,
     return ATTN_OK;
 }
 
-/* Reads the whole stream; works for pipes as well as files. */
-static attn_status read_all(FILE *f, const char *path, unsigned char **out, size_t *length, attn_error *err) {
-    size_t cap = 1 << 16, used = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) return attn_error_set(err, ATTN_E_NOMEM, "%s: out of memory", path);
-    for (;;) {
-        if (used == cap) {
-            unsigned char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                return attn_error_set(err, ATTN_E_NOMEM, "%s: out of memory reading %zu bytes", path, used);
-            }
-            buf = grown;
-            cap *= 2;
+/* Reads size bytes (st_size), fewer where the file shrank since: the parser names what is missing. */
+static attn_status read_size(int fd, const char *path, size_t size, unsigned char **out, size_t *length,
+                             attn_error *err) {
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf) return attn_error_set(err, ATTN_E_NOMEM, "%s: out of memory for %zu bytes", path, size);
+    size_t used = 0;
+    while (used < size) {
+        ssize_t n = read(fd, buf + used, size - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int error = errno;
+            free(buf);
+            return attn_error_set(err, ATTN_E_IO, "%s: read error: %s", path, strerror(error));
         }
-        size_t n = fread(buf + used, 1, cap - used, f);
-        used += n;
         if (n == 0) break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        return attn_error_set(err, ATTN_E_IO, "%s: read error: %s", path, strerror(errno));
+        used += (size_t)n;
     }
     *out = buf;
     *length = used;
     return ATTN_OK;
 }
 
+/* A regular file, read whole: its size is known before a byte is read.  Anything else is refused
+ * first, opened without blocking: a FIFO would wait for a writer, and /dev/zero never ends. */
+static attn_status read_regular_file(const char *path, unsigned char **out, size_t *length, attn_error *err) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return attn_error_set(err, ATTN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat info;
+    attn_status st;
+    if (fstat(fd, &info) != 0)
+        st = attn_error_set(err, ATTN_E_IO, "%s: cannot read: %s", path, strerror(errno));
+    else if (!S_ISREG(info.st_mode))
+        st = attn_error_set(err, ATTN_E_IO, "%s: cannot read: it is %s, not a regular file", path,
+                            attn_file_kind(info.st_mode));
+    else
+        st = read_size(fd, path, (size_t)info.st_size, out, length, err);
+    close(fd);
+    return st;
+}
+
 attn_status attn_npy_read(const char *path, attn_npy_array *out, attn_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return attn_error_set(err, ATTN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char *bytes = NULL;
     size_t length = 0;
-    attn_status st = read_all(f, path, &bytes, &length, err);
-    fclose(f);
+    attn_status st = read_regular_file(path, &bytes, &length, err);
     if (st != ATTN_OK) return st;
     st = attn_npy_parse(bytes, length, path, out, err);
     free(bytes);
