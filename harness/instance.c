@@ -5,6 +5,7 @@
 
 #include "attn/plugin/attn_access.h"
 #include "attn_case.h"
+#include "memory_budget.h"
 #include "attn/plugin/attn_philox.h"
 #include "attn/plugin/attn_rules.h"
 
@@ -114,6 +115,8 @@ attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_erro
     if (st != ATTN_OK) return st;
     out->c = *c;
     if (!out->c.name[0]) attn_case_label(c, out->c.name, sizeof out->c.name);
+    st = attn_instance_check_budget(&out->c, err);
+    if (st != ATTN_OK) return st;
     normal_source normals = {c->data_seed * 0x2545F4914F6CDD1DULL + 17};
     size_t nq = (size_t)(c->batch * c->q_heads * c->q_len * c->head_dim);
     size_t nk = (size_t)(c->batch * c->kv_heads * c->kv_len * c->head_dim);

@@ -115,11 +115,9 @@ typedef struct apply_state {
     int32_t modifier_flag;               /* the first modifier option given, or -1 */
 } apply_state;
 
-/* The command line checks each value's type, its lower bound and the int32 range, and leaves the
- * rest to attn_case_validate (batch <= 16, tensor size), as it always has: a case file's tighter
- * caps (heads and head dims <= 65536, reals within 1e30) are not applied here, so attnrun's
- * messages and what it accepts stay as they were. */
-static int64_t int_top(const attn_case_field *f) { return f->kind == ATTN_FIELD_UINT32 ? (int64_t)f->max : INT32_MAX; }
+/* The command line and case files share one limit table (case_fields.c): each option's value
+ * is checked against its field's bounds, and attn_case_validate checks the case as a whole. */
+static int64_t int_top(const attn_case_field *f) { return f->max > 0 ? (int64_t)f->max : INT32_MAX; }
 
 /* One value of an option, into field f. */
 static attn_status set_from_text(attn_case *c, const attn_case_field *f, const char *option, const char *text,
