@@ -49,16 +49,11 @@ static attn_status parse_checks(attn_yaml *y, yaml_node_t *value, const attn_cas
 
 static attn_status parse_unsigned(attn_yaml *y, const attn_case_field *f, yaml_node_t *value, attn_case *c,
                                   attn_error *err) {
-    const char *text;
-    attn_status st = attn_yaml_string(y, value, f->key, &text, err);
-    if (st != ATTN_OK) return st;
-    char *end = NULL;
-    unsigned long long u = strtoull(text, &end, 0);
-    int bits = f->kind == ATTN_FIELD_UINT32 ? 32 : 64;
-    if (!text[0] || *end || text[0] == '-' || (bits == 32 && u > 0xffffffffULL))
-        return attn_yaml_fail(y, value, f->key, err, "'%s' is not an unsigned %d-bit integer", text, bits);
-    attn_case_field_set_unsigned(c, f, u);
-    return ATTN_OK;
+    /* The member's type is the range: seeds take all of 64 bits, the table's max (a double) could not say 2^64 - 1. */
+    uint64_t max = f->kind == ATTN_FIELD_UINT32 ? UINT32_MAX : UINT64_MAX, u;
+    attn_status st = attn_yaml_uint(y, value, f->key, max, &u, err);
+    if (st == ATTN_OK) attn_case_field_set_unsigned(c, f, u);
+    return st;
 }
 
 static attn_status parse_field(attn_yaml *y, const attn_case_field *f, yaml_node_t *value, attn_case *c,

@@ -8,12 +8,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+static attn_status open_parser(yaml_parser_t *parser, const char *text, size_t length, const char *source,
+                               attn_error *err) {
+    if (!yaml_parser_initialize(parser))
+        return attn_error_set(err, ATTN_E_NOMEM, "%s: cannot initialise the YAML parser", source);
+    yaml_parser_set_input_string(parser, (const unsigned char *)text, length);
+    return ATTN_OK;
+}
+
+/* Refuses a stream nested deeper than ATTN_YAML_MAX_DEPTH from libyaml's events alone, reading
+ * only as far as the first collection past the limit: the loader builds every node first and is
+ * superlinear in depth (100,000 levels took a minute).  Every document of the stream is read, as
+ * the load reads a second one to refuse it.  A syntax error ends this pass quietly: the load
+ * that follows reports it. */
+static attn_status check_depth(const char *text, size_t length, const char *source, attn_error *err) {
+    yaml_parser_t parser;
+    attn_status st = open_parser(&parser, text, length, source, err);
+    if (st != ATTN_OK) return st;
+    int depth = 0, ended = 0;
+    yaml_event_t event;
+    while (st == ATTN_OK && !ended && yaml_parser_parse(&parser, &event)) {
+        if (event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > ATTN_YAML_MAX_DEPTH)
+                st = attn_error_set(err, ATTN_E_CONFIG, "%s:%zu:%zu: nesting deeper than %d levels", source,
+                                    event.start_mark.line + 1, event.start_mark.column + 1, ATTN_YAML_MAX_DEPTH);
+        } else if (event.type == YAML_SEQUENCE_END_EVENT || event.type == YAML_MAPPING_END_EVENT) {
+            --depth;
+        }
+        ended = event.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&event);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 attn_status attn_yaml_load(attn_yaml *y, const char *text, size_t length, const char *source, attn_error *err) {
     memset(y, 0, sizeof *y);
     y->source = source;
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return attn_error_set(err, ATTN_E_NOMEM, "%s: cannot initialise the YAML parser", source);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, length);
+    attn_status st = check_depth(text, length, source, err);
+    if (st == ATTN_OK) st = open_parser(&parser, text, length, source, err);
+    if (st != ATTN_OK) return st;
     if (!yaml_parser_load(&parser, &y->document)) {
         attn_error_set(err, ATTN_E_CONFIG, "%s:%zu:%zu: malformed YAML: %s%s%s", source, parser.problem_mark.line + 1,
                        parser.problem_mark.column + 1, parser.problem ? parser.problem : "parse error",
@@ -76,6 +111,13 @@ static const char *node_kind(const yaml_node_t *node) {
     }
 }
 
+/* strtoll, strtoull and strtod skip leading white space, and strtoull turns "-1" into 2^64 - 1: a
+ * number must start the value, a digit or '.' after at most one sign ('-' only where allowed). */
+static int starts_with_number(const char *text, int minus_allowed) {
+    if (*text == '+' || (minus_allowed && *text == '-')) ++text;
+    return (*text >= '0' && *text <= '9') || *text == '.';
+}
+
 attn_status attn_yaml_string(attn_yaml *y, const yaml_node_t *node, const char *key, const char **out, attn_error *err) {
     if (node->type != YAML_SCALAR_NODE)
         return attn_yaml_fail(y, node, key, err, "expected a text value, found %s", node_kind(node));
@@ -93,9 +135,26 @@ attn_status attn_yaml_int(attn_yaml *y, const yaml_node_t *node, const char *key
     char *end = NULL;
     errno = 0;
     long long value = strtoll(text, &end, 0);
-    if (!text[0] || *end != '\0') return attn_yaml_fail(y, node, key, err, "'%s' is not an integer", text);
+    if (!starts_with_number(text, 1) || *end != '\0')
+        return attn_yaml_fail(y, node, key, err, "'%s' is not an integer", text);
     if (errno == ERANGE || value < min || value > max)
         return attn_yaml_fail(y, node, key, err, "%s is out of range [%lld, %lld]", text, (long long)min, (long long)max);
+    *out = value;
+    return ATTN_OK;
+}
+
+attn_status attn_yaml_uint(attn_yaml *y, const yaml_node_t *node, const char *key, uint64_t max, uint64_t *out,
+                           attn_error *err) {
+    const char *text;
+    attn_status st = attn_yaml_string(y, node, key, &text, err);
+    if (st != ATTN_OK) return st;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 0);
+    if (!starts_with_number(text, 0) || *end != '\0')
+        return attn_yaml_fail(y, node, key, err, "'%s' is not an unsigned integer", text);
+    if (errno == ERANGE || value > max)
+        return attn_yaml_fail(y, node, key, err, "%s is out of range [0, %llu]", text, (unsigned long long)max);
     *out = value;
     return ATTN_OK;
 }
@@ -108,8 +167,13 @@ attn_status attn_yaml_double(attn_yaml *y, const yaml_node_t *node, const char *
     char *end = NULL;
     errno = 0;
     double value = strtod(text, &end);
-    if (!text[0] || *end != '\0' || !isfinite(value)) return attn_yaml_fail(y, node, key, err, "'%s' is not a finite number", text);
-    if (value < min || value > max) return attn_yaml_fail(y, node, key, err, "%s is out of range [%g, %g]", text, min, max);
+    if (!starts_with_number(text, 1) || *end != '\0' || isnan(value))
+        return attn_yaml_fail(y, node, key, err, "'%s' is not a finite number", text);
+    /* ERANGE: beyond a double (1e999, now +-HUGE_VAL) or too close to 0 for one (1e-400, now 0 or subnormal). */
+    if (errno == ERANGE && !isinf(value))
+        return attn_yaml_fail(y, node, key, err, "%s is too close to 0 to be represented", text);
+    if (errno == ERANGE || value < min || value > max)
+        return attn_yaml_fail(y, node, key, err, "%s is out of range [%g, %g]", text, min, max);
     *out = value;
     return ATTN_OK;
 }
@@ -187,16 +251,50 @@ attn_status attn_yaml_unknown_key(attn_yaml *y, const yaml_node_t *key_node, con
     return attn_yaml_fail(y, key_node, key, err, "unknown key (known: %s)", list);
 }
 
-attn_status attn_yaml_no_duplicate_keys(attn_yaml *y, const yaml_node_t *mapping, attn_error *err) {
-    for (yaml_node_pair_t *a = mapping->data.mapping.pairs.start; a < mapping->data.mapping.pairs.top; ++a) {
-        yaml_node_t *ka = attn_yaml_get(y, a->key);
-        if (ka->type != YAML_SCALAR_NODE) return attn_yaml_fail(y, ka, NULL, err, "keys must be plain text");
-        for (yaml_node_pair_t *b = a + 1; b < mapping->data.mapping.pairs.top; ++b) {
-            yaml_node_t *kb = attn_yaml_get(y, b->key);
-            if (kb->type == YAML_SCALAR_NODE && !strcmp((char *)ka->data.scalar.value, (char *)kb->data.scalar.value))
-                return attn_yaml_fail(y, kb, (char *)kb->data.scalar.value, err, "duplicate key (first at line %zu)",
-                                      ka->start_mark.line + 1);
+/* A text key and its place in the mapping.  Sorted by text, then place, equal keys are neighbours:
+ * a mapping of n keys is checked in O(n log n), where comparing every key with every other took
+ * minutes for 200,000 keys. */
+typedef struct key_place {
+    const char *text;
+    size_t place;
+} key_place;
+
+static int compare_key_places(const void *a, const void *b) {
+    const key_place *x = a, *y = b;
+    int order = strcmp(x->text, y->text);
+    return order ? order : (x->place > y->place) - (x->place < y->place);
+}
+
+/* The repeated key met first in the mapping: its first place and its second; count when none. */
+static void first_repeat(const key_place *sorted, size_t count, size_t none, size_t *first, size_t *second) {
+    *first = *second = none;
+    for (size_t n = 0; n + 1 < count; ++n)
+        if (sorted[n].place < *first && !strcmp(sorted[n].text, sorted[n + 1].text)) {
+            *first = sorted[n].place;
+            *second = sorted[n + 1].place;
         }
+}
+
+/* Reports what a front-to-back scan would meet first: a key that is not text, or a key that
+ * appears again later (named at its second place, with the first one's line). */
+attn_status attn_yaml_no_duplicate_keys(attn_yaml *y, const yaml_node_t *mapping, attn_error *err) {
+    const yaml_node_pair_t *pairs = mapping->data.mapping.pairs.start;
+    size_t count = (size_t)(mapping->data.mapping.pairs.top - pairs), text_count = 0, not_text = count;
+    key_place *keys = malloc((count ? count : 1) * sizeof *keys);
+    if (!keys) return attn_error_set(err, ATTN_E_NOMEM, "%s: out of memory checking %zu keys", y->source, count);
+    for (size_t n = 0; n < count; ++n) {
+        const yaml_node_t *key = attn_yaml_get(y, pairs[n].key);
+        if (key->type == YAML_SCALAR_NODE) keys[text_count++] = (key_place){(const char *)key->data.scalar.value, n};
+        else if (not_text == count) not_text = n;
     }
-    return ATTN_OK;
+    qsort(keys, text_count, sizeof *keys, compare_key_places);
+    size_t first, second;
+    first_repeat(keys, text_count, count, &first, &second);
+    free(keys);
+    if (not_text < first)
+        return attn_yaml_fail(y, attn_yaml_get(y, pairs[not_text].key), NULL, err, "keys must be plain text");
+    if (first == count) return ATTN_OK;
+    yaml_node_t *first_key = attn_yaml_get(y, pairs[first].key), *second_key = attn_yaml_get(y, pairs[second].key);
+    return attn_yaml_fail(y, second_key, (char *)second_key->data.scalar.value, err,
+                          "duplicate key (first at line %zu)", first_key->start_mark.line + 1);
 }

@@ -9,13 +9,19 @@
 
 #include "attn/host/attn_host.h"
 
+/* Collections (lists, mappings) may nest this deep; a deeper document is refused before it is
+ * built (libyaml's loader is superlinear in depth).  Configs and case files need 4 levels;
+ * docs/USING.md, "Limits", documents it. */
+#define ATTN_YAML_MAX_DEPTH 64
+
 typedef struct attn_yaml {
     yaml_document_t document;
     const char *source;
     int loaded;
 } attn_yaml;
 
-/* Loads the first document of text; a stream with no document, or with more than one, is an error. */
+/* Loads the first document of text; a stream with no document, or with more than one, or nested
+ * deeper than ATTN_YAML_MAX_DEPTH, is an error. */
 attn_status attn_yaml_load(attn_yaml *y, const char *text, size_t length, const char *source, attn_error *err);
 void attn_yaml_free(attn_yaml *y);
 
@@ -26,10 +32,14 @@ yaml_node_t *attn_yaml_get(attn_yaml *y, int node_id);
 attn_status attn_yaml_fail(attn_yaml *y, const yaml_node_t *node, const char *key, attn_error *err, const char *format, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Scalar readers; each fails with the key and the offending value named. */
+/* Scalar readers; each fails with the key and the offending value named.  A number is the whole
+ * value: leading white space, trailing text and values beyond the type's range are refused. */
 attn_status attn_yaml_string(attn_yaml *y, const yaml_node_t *node, const char *key, const char **out, attn_error *err);
 attn_status attn_yaml_int(attn_yaml *y, const yaml_node_t *node, const char *key, int64_t min, int64_t max,
                           int64_t *out, attn_error *err);
+/* An unsigned integer up to max; a minus sign is refused, never wrapped to 2^64 - n. */
+attn_status attn_yaml_uint(attn_yaml *y, const yaml_node_t *node, const char *key, uint64_t max, uint64_t *out,
+                           attn_error *err);
 attn_status attn_yaml_double(attn_yaml *y, const yaml_node_t *node, const char *key, double min, double max,
                              double *out, attn_error *err);
 attn_status attn_yaml_bool(attn_yaml *y, const yaml_node_t *node, const char *key, int32_t *out, attn_error *err);

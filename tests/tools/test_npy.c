@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "npy.h"
@@ -236,7 +237,29 @@ static void test_read_missing_file(void **state) {
     attn_npy_array array;
     attn_error err = {0};
     assert_int_not_equal(attn_npy_read("/nonexistent/dir/x.npy", &array, &err), ATTN_OK);
-    assert_contains(err.message, "/nonexistent/dir/x.npy: cannot open");
+    assert_contains(err.message, "cannot open /nonexistent/dir/x.npy: ");
+}
+
+/* Not a regular file: refused before a byte is read, so a FIFO cannot hang the reader (opening
+ * it would wait for a writer) and /dev/zero cannot fill memory. */
+static void expect_not_regular(const char *path, const char *kind) {
+    attn_npy_array array;
+    attn_error err = {0};
+    assert_int_equal(attn_npy_read(path, &array, &err), ATTN_E_IO);
+    char want[256];
+    snprintf(want, sizeof want, "cannot read %s: it is %s, not a regular file", path, kind);
+    assert_contains(err.message, want);
+    assert_null(array.data);
+}
+
+static void test_read_not_regular(void **state) {
+    (void)state;
+    expect_not_regular(temp_dir, "a directory");
+    expect_not_regular("/dev/zero", "a character device");
+    char fifo[128];
+    temp_path(fifo, sizeof fifo, "fifo.npy");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    expect_not_regular(fifo, "a FIFO (named pipe)");
 }
 
 static void test_expect_shape(void **state) {
@@ -288,6 +311,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip_all),     cmocka_unit_test(test_header_matches_numpy),
         cmocka_unit_test(test_fortran_hand_made),  cmocka_unit_test(test_corrupt_headers),
         cmocka_unit_test(test_corrupt_preamble),   cmocka_unit_test(test_read_missing_file),
+        cmocka_unit_test(test_read_not_regular),
         cmocka_unit_test(test_expect_shape),       cmocka_unit_test(test_write_int32_range),
         cmocka_unit_test(test_mutations_never_crash),
     };

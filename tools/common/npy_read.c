@@ -7,19 +7,15 @@
  * 3.0 only differs in allowing UTF-8 in the header, which this reader never needs. */
 #include "npy_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <attn/plugin/attn_dtype.h>
 
-/* attn_file_kind, so that every reader names a directory or a FIFO in the same words; the tools
- * link core's internals through attn_harness, but are not given their include folder. */
-#include "../../core/internal/files.h"
+/* attn_read_regular_file: the file reading of the config and case-file readers, so that all three
+ * refuse a directory or a FIFO in the same words. */
+#include "internal/files.h"
 
 static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | (b[1] << 8)); }
 static uint32_t le32(const unsigned char *b) {
@@ -106,51 +102,13 @@ attn_status attn_npy_parse(const void *bytes, size_t length, const char *source,
     return ATTN_OK;
 }
 
-/* Reads size bytes (st_size), fewer where the file shrank since: the parser names what is missing. */
-static attn_status read_size(int fd, const char *path, size_t size, unsigned char **out, size_t *length,
-                             attn_error *err) {
-    unsigned char *buf = malloc(size ? size : 1);
-    if (!buf) return attn_error_set(err, ATTN_E_NOMEM, "%s: out of memory for %zu bytes", path, size);
-    size_t used = 0;
-    while (used < size) {
-        ssize_t n = read(fd, buf + used, size - used);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int error = errno;
-            free(buf);
-            return attn_error_set(err, ATTN_E_IO, "%s: read error: %s", path, strerror(error));
-        }
-        if (n == 0) break;
-        used += (size_t)n;
-    }
-    *out = buf;
-    *length = used;
-    return ATTN_OK;
-}
-
-/* A regular file, read whole: its size is known before a byte is read.  Anything else is refused
- * first, opened without blocking: a FIFO would wait for a writer, and /dev/zero never ends. */
-static attn_status read_regular_file(const char *path, unsigned char **out, size_t *length, attn_error *err) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return attn_error_set(err, ATTN_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat info;
-    attn_status st;
-    if (fstat(fd, &info) != 0)
-        st = attn_error_set(err, ATTN_E_IO, "%s: cannot read: %s", path, strerror(errno));
-    else if (!S_ISREG(info.st_mode))
-        st = attn_error_set(err, ATTN_E_IO, "%s: cannot read: it is %s, not a regular file", path,
-                            attn_file_kind(info.st_mode));
-    else
-        st = read_size(fd, path, (size_t)info.st_size, out, length, err);
-    close(fd);
-    return st;
-}
-
 attn_status attn_npy_read(const char *path, attn_npy_array *out, attn_error *err) {
     memset(out, 0, sizeof *out);
-    unsigned char *bytes = NULL;
+    char *bytes = NULL;
     size_t length = 0;
-    attn_status st = read_regular_file(path, &bytes, &length, err);
+    /* A regular file only (a FIFO would wait for a writer, /dev/zero never end), of any size:
+     * the header says how large it must be, and attn_npy_parse holds it to that. */
+    attn_status st = attn_read_regular_file(path, ATTN_FILE_ANY_SIZE, &bytes, &length, err);
     if (st != ATTN_OK) return st;
     st = attn_npy_parse(bytes, length, path, out, err);
     free(bytes);
