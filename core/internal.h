@@ -18,4 +18,26 @@ attn_status attn_problem_adopt(const attn_problem *given, attn_problem *out, att
 /* attn_problem_adopt, then attn_problem_validate's checks on the copy. */
 attn_status attn_problem_adopt_valid(const attn_problem *given, attn_problem *out, attn_error *err);
 
+/* The problem a plugin is handed: the adopted copy, whose present tensors' shape and strides
+ * point into host-owned arrays beside it, so that nothing a plugin writes through them reaches
+ * the caller's arrays (a plugin that scribbles on o.strides must not crash its host). */
+#define ATTN_PROBLEM_TENSORS 12 /* q, k, v, o, lse, q_len, kv_len, doc_q, doc_k, prefix_len, alibi_slopes, synaptic_w */
+#define ATTN_PROBLEM_MAX_RANK 4
+typedef struct attn_handed_problem {
+    attn_problem problem;
+    int64_t shape[ATTN_PROBLEM_TENSORS][ATTN_PROBLEM_MAX_RANK];
+    int64_t strides[ATTN_PROBLEM_TENSORS][ATTN_PROBLEM_MAX_RANK];
+} attn_handed_problem;
+/* attn_problem_adopt into out->problem, then the arrays copied; refuses a present tensor whose
+ * arrays it cannot copy (no shape or strides, a rank outside 0..4), which validation refuses too. */
+attn_status attn_problem_hand_over(const attn_problem *given, attn_handed_problem *out, attn_error *err);
+/* The same after attn_problem_adopt_valid: validated, then copied. */
+attn_status attn_problem_hand_over_valid(const attn_problem *given, attn_handed_problem *out, attn_error *err);
+
+/* Looks at a plugin file before dlopen maps it: a regular file, an ELF shared object of this
+ * host's class, byte order and machine, whose program headers and PT_LOAD segments lie inside
+ * the file (a truncated one would die of SIGBUS in dlopen).  ATTN_E_LOAD naming the file and
+ * the fault; ATTN_OK for what it leaves to dlopen (a missing file, a bare name) (elf_check.c). */
+attn_status attn_elf_check_plugin(const char *path, attn_error *err);
+
 #endif

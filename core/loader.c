@@ -1,7 +1,9 @@
 /* Loading a plugin file, negotiating its ABI and wrapping its table as an attn_backend.
  *
  * Every failure names the file and says what went wrong in full: the dlerror() text, the
- * missing symbol, or both ABI versions. */
+ * missing symbol, or both ABI versions.  Nothing a plugin hands back is trusted to be well
+ * formed: the file is looked at before dlopen maps it (elf_check.c), every message buffer is
+ * terminated by the host, and the problem a plugin may write to is the host's own copy. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -69,6 +71,13 @@ static attn_status backend_open_locked(const char *name, const char *plugin_path
                                       uint32_t option_count, attn_backend **out, attn_error *err);
 static void backend_close_locked(attn_backend *backend);
 
+/* A plugin's message as the host reads it.  The contract asks plugins to NUL-terminate, but one
+ * that fills the whole buffer must not make the host read past it (into its own stack). */
+static const char *plugin_message(char *msg, size_t cap) {
+    msg[cap - 1] = '\0';
+    return msg;
+}
+
 attn_status attn_backend_open(const char *name, const char *plugin_path, const attn_option *options,
                               uint32_t option_count, attn_backend **out, attn_error *err) {
     pthread_mutex_lock(&load_lock);
@@ -87,6 +96,8 @@ void attn_backend_close(attn_backend *backend) {
 static attn_status backend_open_locked(const char *name, const char *plugin_path, const attn_option *options,
                                       uint32_t option_count, attn_backend **out, attn_error *err) {
     *out = NULL;
+    attn_status st = attn_elf_check_plugin(plugin_path, err);
+    if (st != ATTN_OK) return st;
     dlerror();
     void *handle = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -107,11 +118,12 @@ static attn_status backend_open_locked(const char *name, const char *plugin_path
 
     char msg[ATTN_MSG_CAP] = "";
     const attn_plugin_api *api = NULL;
-    attn_status st = entry(ATTN_ABI_VERSION, &host_services, &api, msg, sizeof msg);
+    st = entry(ATTN_ABI_VERSION, &host_services, &api, msg, sizeof msg);
     if (st != ATTN_OK) {
         /* The plugin's own status passes through: ATTN_E_UNAVAILABLE (no device) must read as SKIP. */
+        const char *why = plugin_message(msg, sizeof msg);
         attn_error_set(err, st, "%s: plugin refused to load (%s): %s (host ABI %u.%u)", plugin_path, attn_status_name(st),
-                       msg[0] ? msg : "no reason given", ATTN_ABI_MAJOR, ATTN_ABI_MINOR);
+                       why[0] ? why : "no reason given", ATTN_ABI_MAJOR, ATTN_ABI_MINOR);
         dlclose(handle);
         return st;
     }
@@ -139,7 +151,8 @@ static attn_status backend_open_locked(const char *name, const char *plugin_path
     msg[0] = '\0';
     st = api->create(&host_services, options, option_count, &backend->instance, msg, sizeof msg);
     if (st != ATTN_OK) {
-        attn_error_set(err, st, "%s (%s): %s", backend->name, plugin_path, msg[0] ? msg : attn_status_name(st));
+        const char *why = plugin_message(msg, sizeof msg);
+        attn_error_set(err, st, "%s (%s): %s", backend->name, plugin_path, why[0] ? why : attn_status_name(st));
         backend->instance = NULL;
         backend_close_locked(backend);
         return st;
@@ -161,49 +174,51 @@ const char *attn_backend_plugin_path(const attn_backend *backend) { return backe
 const attn_plugin_api *attn_backend_api(const attn_backend *backend) { return backend->api; }
 uint32_t attn_backend_abi_version(const attn_backend *backend) { return backend->api->abi_version; }
 
-/* Prefixes a plugin's message with the backend name and the call. */
-static attn_status plugin_failure(const attn_backend *backend, const char *call, attn_status st, const char *msg,
+/* Prefixes a plugin's message (msg, a buffer of cap bytes) with the backend name and the call. */
+static attn_status plugin_failure(const attn_backend *backend, const char *call, attn_status st, char *msg, size_t cap,
                                   attn_error *err) {
-    return attn_error_set(err, st, "%s: %s: %s", backend->name, call, msg[0] ? msg : attn_status_name(st));
+    const char *why = plugin_message(msg, cap);
+    return attn_error_set(err, st, "%s: %s: %s", backend->name, call, why[0] ? why : attn_status_name(st));
 }
 
 attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
     attn_status st = backend->api->device_of(backend->instance, out, msg, sizeof msg);
-    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "device_of", st, msg, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "device_of", st, msg, sizeof msg, err);
 }
 
 attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err) {
-    attn_problem adopted;
-    attn_status st = attn_problem_adopt_valid(problem, &adopted, err);
+    attn_handed_problem handed;
+    attn_status st = attn_problem_hand_over_valid(problem, &handed, err);
     if (st != ATTN_OK) return st;
     char msg[ATTN_MSG_CAP] = "";
-    st = backend->api->check(backend->instance, &adopted, msg, sizeof msg);
+    st = backend->api->check(backend->instance, &handed.problem, msg, sizeof msg);
     if (st == ATTN_OK) return ATTN_OK;
-    return plugin_failure(backend, "check", st, msg, err);
+    return plugin_failure(backend, "check", st, msg, sizeof msg, err);
 }
 
 /* No check() first: a plugin's run() refuses through the same code path as its check()
  * (PLUGINS.md), so asking twice would only pay for the capability test (and any planning
  * behind it) twice.  A refusal comes back from run() with its reason. */
-static attn_status run_adopted(attn_backend *backend, const attn_problem *adopted, attn_error *err) {
+static attn_status run_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
-    attn_status st = backend->api->run(backend->instance, adopted, msg, sizeof msg);
-    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, err);
+    attn_status st = backend->api->run(backend->instance, &handed->problem, msg, sizeof msg);
+    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, sizeof msg, err);
     return attn_backend_synchronize(backend, err);
 }
 
 attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {
-    attn_problem adopted;
-    attn_status st = attn_problem_adopt_valid(problem, &adopted, err);
-    return st == ATTN_OK ? run_adopted(backend, &adopted, err) : st;
+    attn_handed_problem handed;
+    attn_status st = attn_problem_hand_over_valid(problem, &handed, err);
+    return st == ATTN_OK ? run_handed(backend, &handed, err) : st;
 }
 
-/* The size rule still holds (a copy of our size, a few hundred bytes): plugins rely on it. */
+/* The size rule and the copied arrays still hold (a copy of our size and at most 96 int64s,
+ * about a kilobyte): plugins rely on the first, callers on the second. */
 attn_status attn_backend_run_prevalidated(attn_backend *backend, const attn_problem *problem, attn_error *err) {
-    attn_problem adopted;
-    attn_status st = attn_problem_adopt(problem, &adopted, err);
-    return st == ATTN_OK ? run_adopted(backend, &adopted, err) : st;
+    attn_handed_problem handed;
+    attn_status st = attn_problem_hand_over(problem, &handed, err);
+    return st == ATTN_OK ? run_handed(backend, &handed, err) : st;
 }
 
 attn_status attn_backend_describe(attn_backend *backend, char *out, size_t cap, attn_error *err) {
@@ -221,9 +236,8 @@ attn_status attn_backend_describe(attn_backend *backend, char *out, size_t cap, 
      * copies what fits into the caller's. */
     char text[2048] = "";
     attn_status st = api->describe(backend->instance, text, sizeof text);
-    text[sizeof text - 1] = '\0';
-    if (st != ATTN_OK) return plugin_failure(backend, "describe", st, text, err);
-    if (cap) snprintf(out, cap, "%s", text);
+    if (st != ATTN_OK) return plugin_failure(backend, "describe", st, text, sizeof text, err);
+    if (cap) snprintf(out, cap, "%s", plugin_message(text, sizeof text));
     return ATTN_OK;
 }
 
@@ -232,7 +246,7 @@ attn_status attn_backend_alloc(attn_backend *backend, uint64_t bytes, void **out
     *out = NULL;
     attn_status st = backend->api->alloc(backend->instance, bytes, out, msg, sizeof msg);
     if (st == ATTN_OK && !*out) return attn_error_set(err, ATTN_E_NOMEM, "%s: alloc returned no memory", backend->name);
-    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "alloc", st, msg, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "alloc", st, msg, sizeof msg, err);
 }
 
 void attn_backend_free(attn_backend *backend, void *ptr) {
@@ -242,17 +256,17 @@ void attn_backend_free(attn_backend *backend, void *ptr) {
 attn_status attn_backend_to_device(attn_backend *backend, void *dst, const void *src, uint64_t bytes, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
     attn_status st = backend->api->copy_to_device(backend->instance, dst, src, bytes, msg, sizeof msg);
-    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_device", st, msg, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_device", st, msg, sizeof msg, err);
 }
 
 attn_status attn_backend_to_host(attn_backend *backend, void *dst, const void *src, uint64_t bytes, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
     attn_status st = backend->api->copy_to_host(backend->instance, dst, src, bytes, msg, sizeof msg);
-    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_host", st, msg, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "copy_to_host", st, msg, sizeof msg, err);
 }
 
 attn_status attn_backend_synchronize(attn_backend *backend, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
     attn_status st = backend->api->synchronize(backend->instance, msg, sizeof msg);
-    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "synchronize", st, msg, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "synchronize", st, msg, sizeof msg, err);
 }

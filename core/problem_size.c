@@ -1,7 +1,9 @@
 /* The problem-size rule of attn_problem.h.  A caller compiled against older headers hands a
  * shorter attn_problem, one compiled against newer headers a longer one; libattn validates,
  * and hands every plugin, a copy of its own size, so a plugin reads exactly the fields this
- * libattn knows, with zero ("feature off") for those the caller did not have. */
+ * libattn knows, with zero ("feature off") for those the caller did not have.  The copy a
+ * plugin gets carries copies of the tensors' shape and strides arrays too: the plugin's writes
+ * stay in the host's copy. */
 #include <string.h>
 
 #include "internal.h"
@@ -33,4 +35,43 @@ attn_status attn_problem_adopt(const attn_problem *given, attn_problem *out, att
     memcpy(out, given, size < sizeof(attn_problem) ? size : sizeof(attn_problem));
     out->struct_size = sizeof(attn_problem);
     return ATTN_OK;
+}
+
+/* Points each present tensor's shape and strides at out's own copies of them. */
+static attn_status own_arrays(attn_handed_problem *out, attn_error *err) {
+    attn_problem *p = &out->problem;
+    const struct {
+        DLTensor *tensor;
+        const char *name;
+    } tensors[] = {{&p->q, "q"},           {&p->k, "k"},         {&p->v, "v"},
+                   {&p->o, "o"},           {&p->lse, "lse"},     {&p->q_len, "q_len"},
+                   {&p->kv_len, "kv_len"}, {&p->doc_q, "doc_q"}, {&p->doc_k, "doc_k"},
+                   {&p->prefix_len, "prefix_len"},
+                   {&p->alibi_slopes, "alibi_slopes"},
+                   {&p->synaptic_w, "synaptic_w"}};
+    _Static_assert(sizeof tensors / sizeof tensors[0] == ATTN_PROBLEM_TENSORS, "every tensor of attn_problem");
+    for (size_t n = 0; n < ATTN_PROBLEM_TENSORS; ++n) {
+        DLTensor *t = tensors[n].tensor;
+        if (!attn_tensor_present(t)) continue; /* a plugin never reads an absent tensor's arrays */
+        if (t->ndim < 0 || t->ndim > ATTN_PROBLEM_MAX_RANK)
+            return attn_error_set(err, ATTN_E_INVALID, "%s: rank %d is outside 0..%d", tensors[n].name, t->ndim,
+                                  ATTN_PROBLEM_MAX_RANK);
+        if (!t->shape || !t->strides)
+            return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given", tensors[n].name);
+        memcpy(out->shape[n], t->shape, sizeof(int64_t) * (size_t)t->ndim);
+        memcpy(out->strides[n], t->strides, sizeof(int64_t) * (size_t)t->ndim);
+        t->shape = out->shape[n];
+        t->strides = out->strides[n];
+    }
+    return ATTN_OK;
+}
+
+attn_status attn_problem_hand_over(const attn_problem *given, attn_handed_problem *out, attn_error *err) {
+    attn_status st = attn_problem_adopt(given, &out->problem, err);
+    return st == ATTN_OK ? own_arrays(out, err) : st;
+}
+
+attn_status attn_problem_hand_over_valid(const attn_problem *given, attn_handed_problem *out, attn_error *err) {
+    attn_status st = attn_problem_adopt_valid(given, &out->problem, err);
+    return st == ATTN_OK ? own_arrays(out, err) : st;
 }

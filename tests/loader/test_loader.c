@@ -1,11 +1,18 @@
 /* attn_backend_open on real files that fail in one way each: the status must say what
  * class of failure it is and the message must name the file and the reason in full
- * (DESIGN.md lesson 7: the dlerror() text, the missing symbol, both ABI versions). */
+ * (DESIGN.md lesson 7: the dlerror() text, the missing symbol, both ABI versions).  Files
+ * broken on purpose (a truncated or patched copy of a real plugin) are written at test time.
+ * Then plugins that misbehave once loaded: a message without its NUL, a problem's shape and
+ * strides written over. */
 #include <attn/host/attn_host.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../reference/small_problem.h"
 #include "test_support.h"
 
 /* Opens path expecting `status`; the message must name the file.  Returns the message. */
@@ -52,12 +59,103 @@ static void test_not_an_elf(void **state) {
     assert_non_null(file);
     fputs("this is a text file, not a shared object\n", file);
     fclose(file);
-    char why[1024];
-    dlopen_error(path, why, sizeof why);
     attn_error err;
     const char *message = open_fails(path, NULL, 0, ATTN_E_LOAD, &err);
-    assert_contains(message, why);
+    assert_contains(message, "not an ELF file");
     remove(path);
+}
+
+/* Writes the first `limit` bytes of the file at `from` (all of it when limit is 0) to `to`,
+ * then `patch_bytes` bytes of `patch` at `patch_at` (none when patch_bytes is 0). */
+static void write_copy(const char *from, const char *to, long limit, long patch_at, const void *patch,
+                       size_t patch_bytes) {
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    FILE *out = fopen(to, "wb");
+    assert_non_null(out);
+    char block[4096];
+    long copied = 0;
+    for (size_t got; (limit == 0 || copied < limit) && (got = fread(block, 1, sizeof block, in)) > 0;) {
+        size_t keep = limit && (long)got > limit - copied ? (size_t)(limit - copied) : got;
+        assert_int_equal(fwrite(block, 1, keep, out), keep);
+        copied += (long)keep;
+    }
+    if (patch_bytes) {
+        assert_int_equal(fseek(out, patch_at, SEEK_SET), 0);
+        assert_int_equal(fwrite(patch, 1, patch_bytes, out), patch_bytes);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* A copy cut short (`head -c 3000`) maps, and then used to kill the process with SIGBUS inside
+ * dlopen when the loader touched a page past the file's end. */
+static void test_truncated_plugin(void **state) {
+    (void)state;
+    const char *path = TEST_BINARY_DIR "/elf_check_truncated.so";
+    write_copy(SDPA_REF_PATH, path, 3000, 0, NULL, 0);
+    attn_error err;
+    const char *message = open_fails(path, NULL, 0, ATTN_E_LOAD, &err);
+    assert_contains(message, "truncated shared object: segment ");
+    assert_contains(message, " ends at byte ");
+    assert_contains(message, "the file has 3000 bytes");
+    remove(path);
+
+    /* Cut inside the ELF header, and inside the program header table. */
+    write_copy(SDPA_REF_PATH, path, 40, 0, NULL, 0);
+    message = open_fails(path, NULL, 0, ATTN_E_LOAD, &err);
+    assert_contains(message, "truncated shared object: the ELF header ends at byte");
+    write_copy(SDPA_REF_PATH, path, (long)sizeof(Elf64_Ehdr) + 10, 0, NULL, 0);
+    message = open_fails(path, NULL, 0, ATTN_E_LOAD, &err);
+    assert_contains(message, "truncated shared object: the program header table ends at byte");
+    remove(path);
+}
+
+/* Whole copies with one header field changed: each names what this host cannot load. */
+static void test_foreign_elf(void **state) {
+    (void)state;
+    const char *path = TEST_BINARY_DIR "/elf_check_foreign.so";
+#if defined(__aarch64__)
+    const uint16_t foreign = EM_X86_64;
+    const char *foreign_text = "built for x86-64";
+#else
+    const uint16_t foreign = EM_AARCH64;
+    const char *foreign_text = "built for aarch64";
+#endif
+    const uint16_t executable = ET_EXEC;
+    const unsigned char class32 = ELFCLASS32, big_endian = ELFDATA2MSB;
+    const struct {
+        long at;
+        const void *bytes;
+        size_t size;
+        const char *expected;
+    } patches[] = {
+        {offsetof(Elf64_Ehdr, e_machine), &foreign, sizeof foreign, foreign_text},
+        {offsetof(Elf64_Ehdr, e_type), &executable, sizeof executable, "is not a shared object (ET_DYN"},
+        {EI_CLASS, &class32, 1, "ELF class 1 (32-bit), this host loads class 2 (64-bit)"},
+        {EI_DATA, &big_endian, 1, "ELF data encoding 2 (big-endian), this host loads 1 (little-endian)"},
+    };
+    for (size_t n = 0; n < sizeof patches / sizeof patches[0]; ++n) {
+        write_copy(SDPA_REF_PATH, path, 0, patches[n].at, patches[n].bytes, patches[n].size);
+        attn_error err;
+        assert_contains(open_fails(path, NULL, 0, ATTN_E_LOAD, &err), patches[n].expected);
+    }
+    remove(path);
+}
+
+/* A directory or a FIFO where a plugin file is expected: named for what it is, and the FIFO
+ * is never opened (reading one would wait for a writer forever). */
+static void test_not_a_regular_file(void **state) {
+    (void)state;
+    attn_error err;
+    assert_contains(open_fails(TEST_BINARY_DIR, NULL, 0, ATTN_E_LOAD, &err), "a directory, not a shared object file");
+    const char *fifo = TEST_BINARY_DIR "/elf_check_fifo.so";
+    remove(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *message = open_fails(fifo, NULL, 0, ATTN_E_LOAD, &err);
+    assert_contains(message, "a FIFO");
+    assert_contains(message, "not a shared object file");
+    remove(fifo);
 }
 
 static void test_no_entry_symbol(void **state) {
@@ -150,6 +248,77 @@ static void test_sdpa_ref_refuses_unknown_option(void **state) {
     assert_contains(message, "tile_size");
 }
 
+static attn_backend *open_plugin(const char *path, const attn_option *options, uint32_t option_count) {
+    attn_backend *backend = NULL;
+    attn_error err = {0};
+    attn_status st = attn_backend_open("misbehaving", path, options, option_count, &backend, &err);
+    if (st != ATTN_OK) print_error("%s\n", err.message);
+    assert_int_equal(st, ATTN_OK);
+    return backend;
+}
+
+/* The host's message: the prefix, then exactly the ATTN_MSG_CAP - 1 bytes of the plugin's buffer
+ * that come before the terminator the host puts in its last byte (ASan: no read past it). */
+static void assert_unterminated_message(const attn_error *err, attn_status status, const char *prefix) {
+    char expected[ATTN_ERROR_CAP];
+    int length = snprintf(expected, sizeof expected, "%s", prefix);
+    memset(expected + length, 'x', ATTN_MSG_CAP - 1);
+    expected[length + ATTN_MSG_CAP - 1] = '\0';
+    assert_int_equal(err->status, status);
+    assert_string_equal(err->message, expected);
+}
+
+static void test_unterminated_plugin_message(void **state) {
+    (void)state;
+    small_problem s;
+    small_init(&s, 1, 1, 1, 2, 2, 4, 4);
+    attn_backend *backend = open_plugin(FAKE_UNTERMINATED_MSG_PATH, NULL, 0);
+    attn_error err = {0};
+    assert_int_equal(attn_backend_check(backend, &s.p, &err), ATTN_E_UNSUPPORTED);
+    assert_unterminated_message(&err, ATTN_E_UNSUPPORTED, "misbehaving: check: ");
+    assert_int_equal(attn_backend_run(backend, &s.p, &err), ATTN_E_UNSUPPORTED);
+    assert_unterminated_message(&err, ATTN_E_UNSUPPORTED, "misbehaving: run: ");
+    assert_int_equal(attn_backend_run_prevalidated(backend, &s.p, &err), ATTN_E_UNSUPPORTED);
+    assert_unterminated_message(&err, ATTN_E_UNSUPPORTED, "misbehaving: run: ");
+    attn_backend_close(backend);
+    small_free(&s);
+
+    /* create()'s refusal, on the open path. */
+    const attn_option options[1] = {{"colour", "blue"}};
+    assert_int_equal(attn_backend_open("misbehaving", FAKE_UNTERMINATED_MSG_PATH, options, 1, &backend, &err),
+                     ATTN_E_UNSUPPORTED);
+    char prefix[ATTN_ERROR_CAP];
+    snprintf(prefix, sizeof prefix, "misbehaving (%s): ", FAKE_UNTERMINATED_MSG_PATH);
+    assert_unterminated_message(&err, ATTN_E_UNSUPPORTED, prefix);
+}
+
+/* A plugin writes garbage through q's and o's shape and strides (the struct is const, the
+ * arrays behind its pointers are not): it writes into the host's copies, so the caller's arrays
+ * hold what they held, and the caller can go on using them. */
+static void test_plugin_cannot_change_callers_arrays(void **state) {
+    (void)state;
+    small_problem s;
+    small_init(&s, 1, 2, 1, 3, 5, 4, 4);
+    small_problem before = s;
+    attn_backend *backend = open_plugin(FAKE_SCRIBBLE_ARRAYS_PATH, NULL, 0);
+    attn_error err = {0};
+    assert_int_equal(attn_backend_check(backend, &s.p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_run(backend, &s.p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_run_prevalidated(backend, &s.p, &err), ATTN_OK);
+    assert_memory_equal(s.shapes, before.shapes, sizeof s.shapes);
+    assert_memory_equal(s.strides, before.strides, sizeof s.strides);
+    assert_memory_equal(&s.p, &before.p, sizeof s.p);
+    attn_backend_close(backend);
+
+    /* What a caller does next with those arrays: a run of the reference on the same problem. */
+    backend = open_plugin(SDPA_REF_PATH, NULL, 0);
+    attn_status st = attn_backend_run(backend, &s.p, &err);
+    if (st != ATTN_OK) print_error("%s\n", err.message);
+    assert_int_equal(st, ATTN_OK);
+    attn_backend_close(backend);
+    small_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_file),          cmocka_unit_test(test_not_an_elf),
@@ -158,6 +327,9 @@ int main(void) {
         cmocka_unit_test(test_create_refuses_option), cmocka_unit_test(test_create_accepts_known_option),
         cmocka_unit_test(test_create_unavailable),    cmocka_unit_test(test_null_required_entry),
         cmocka_unit_test(test_sdpa_ref_loads),        cmocka_unit_test(test_sdpa_ref_refuses_unknown_option),
+        cmocka_unit_test(test_truncated_plugin),      cmocka_unit_test(test_foreign_elf),
+        cmocka_unit_test(test_not_a_regular_file),    cmocka_unit_test(test_unterminated_plugin_message),
+        cmocka_unit_test(test_plugin_cannot_change_callers_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

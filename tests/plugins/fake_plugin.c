@@ -14,6 +14,11 @@
  *                           host reads only the entries it knows
  *   FAKE_HEAD_DIM_64        check() accepts head dims up to 64 and refuses larger ones with a
  *                           reason (the selection tests' picky backend)
+ *   FAKE_UNTERMINATED_MSG   create() (given an unknown option), check() and run() refuse with a
+ *                           message that fills the whole buffer and has no NUL: the host must
+ *                           read no further than the buffer
+ *   FAKE_SCRIBBLE_ARRAYS    check() and run() accept, after writing garbage into every entry of
+ *                           q's and o's shape and strides: the caller's arrays must not change
  *
  * Everything it is not testing is well-formed (cpu_device.h services, a real create). */
 #include <attn/plugin/attn_plugin.h>
@@ -32,9 +37,30 @@
 #define FAKE_DESCRIBE_V10 8
 #define FAKE_ABI_NEWER_MINOR 9
 #define FAKE_HEAD_DIM_64 10
+#define FAKE_UNTERMINATED_MSG 11
+#define FAKE_SCRIBBLE_ARRAYS 12
 
 #ifndef FAKE_MODE
 #error "FAKE_MODE must be set to one of the FAKE_* values"
+#endif
+
+#if FAKE_MODE == FAKE_UNTERMINATED_MSG
+/* Every byte of the buffer written, the last one too: a plugin that forgot the terminator. */
+static attn_status refuse_unterminated(char *msg, uint32_t msg_cap) {
+    memset(msg, 'x', msg_cap);
+    return ATTN_E_UNSUPPORTED;
+}
+#endif
+
+#if FAKE_MODE == FAKE_SCRIBBLE_ARRAYS
+/* The problem is const, but its DLTensors' shape and strides are plain int64_t pointers: a
+ * careless plugin can write through them (here, on purpose, into every entry). */
+static void scribble(const DLTensor *tensor) {
+    for (int32_t d = 0; d < tensor->ndim; ++d) {
+        tensor->shape[d] = -1 - d;
+        tensor->strides[d] = INT64_MIN + d;
+    }
+}
 #endif
 
 static attn_status fake_create(const attn_host_services *host, const attn_option *options, uint32_t option_count,
@@ -50,6 +76,9 @@ static attn_status fake_create(const attn_host_services *host, const attn_option
     static int fake_instance; /* the fake has no state; any non-NULL pointer will do */
     for (uint32_t n = 0; n < option_count; ++n) {
         if (strcmp(options[n].key, "threads") != 0) {
+#if FAKE_MODE == FAKE_UNTERMINATED_MSG
+            return refuse_unterminated(msg, msg_cap);
+#endif
             snprintf(msg, msg_cap, "unknown option '%s' (known: threads)", options[n].key);
             return ATTN_E_INVALID;
         }
@@ -67,6 +96,15 @@ static attn_status fake_check(void *backend, const attn_problem *problem, char *
     if (problem->q.shape[3] <= 64) return ATTN_OK;
     snprintf(msg, msg_cap, "head dim %lld > 64", (long long)problem->q.shape[3]);
     return ATTN_E_UNSUPPORTED;
+#elif FAKE_MODE == FAKE_UNTERMINATED_MSG
+    (void)problem;
+    return refuse_unterminated(msg, msg_cap);
+#elif FAKE_MODE == FAKE_SCRIBBLE_ARRAYS
+    (void)msg;
+    (void)msg_cap;
+    scribble(&problem->q);
+    scribble(&problem->o);
+    return ATTN_OK;
 #else
     (void)problem;
     snprintf(msg, msg_cap, "the fake plugin computes nothing");
