@@ -12,18 +12,7 @@ static attn_status exiting_run(void *backend, const attn_problem *problem, char 
     exit(0);
 }
 
-static const attn_plugin_api exiting_api = {
-    .struct_size = sizeof(attn_plugin_api),
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "exits",
-    .version = "1.0.0",
-    .description = "the reference, but run() calls exit(0)",
-    .create = ref_create,
-    .destroy = ref_destroy,
-    .device_of = cpu_device_of,
-    .check = ref_check,
-    .run = exiting_run,
-    ATTN_CPU_DEVICE_SERVICES,
-};
+static const attn_plugin_api exiting_api =
+    SDPA_REF_TEST_TABLE(ATTN_ABI_VERSION, "exits", "the reference, but run() calls exit(0)", ref_check, exiting_run);
 
 ATTN_PLUGIN_ENTRY(exiting_api)

@@ -42,18 +42,9 @@ static attn_status future_run(void *backend, const attn_problem *problem, char *
     return st == ATTN_OK ? ref_run(backend, problem, msg, msg_cap) : st;
 }
 
-static const attn_plugin_api future_api = {
-    .struct_size = sizeof(attn_plugin_api),
-    .abi_version = ATTN_ABI_MAKE(ATTN_ABI_MAJOR, ATTN_ABI_MINOR + 1),
-    .name = "future-problem",
-    .version = "1.0.0",
-    .description = "the reference behind a table of the next ABI minor that knows an appended problem field",
-    .create = ref_create,
-    .destroy = ref_destroy,
-    .device_of = cpu_device_of,
-    .check = future_check,
-    .run = future_run,
-    ATTN_CPU_DEVICE_SERVICES,
-};
+static const attn_plugin_api future_api =
+    SDPA_REF_TEST_TABLE(ATTN_ABI_MAKE(ATTN_ABI_MAJOR, ATTN_ABI_MINOR + 1), "future-problem",
+                        "the reference behind a table of the next ABI minor that knows an appended problem field",
+                        future_check, future_run);
 
 ATTN_PLUGIN_ENTRY(future_api)

@@ -17,4 +17,11 @@
 #undef ATTN_PLUGIN_EXPORT
 #define ATTN_PLUGIN_EXPORT __attribute__((visibility("default")))
 
+/* The reference's table as a test plugin presents it: its own ABI stamp, name and description,
+ * and its own check() and run() around the reference's. */
+#define SDPA_REF_TEST_TABLE(abi, plugin_name, text, check_fn, run_fn)                                           \
+    {.struct_size = sizeof(attn_plugin_api), .abi_version = (abi), .name = (plugin_name), .version = "1.0.0",       \
+     .description = (text), .create = ref_create, .destroy = ref_destroy, .device_of = cpu_device_of,              \
+     .check = (check_fn), .run = (run_fn), ATTN_CPU_DEVICE_SERVICES}
+
 #endif
