@@ -3,21 +3,7 @@
 # attnmatrix --isolate with a backend that segfaults (D == 24) and one that hangs (D == 40):
 # the table must still print, with CRASH and TIMEOUT in exactly their cells, PASS everywhere
 # else (results travel back from the workers intact), and exit status 1.
-tool=$1
-config=$2
-cases=$3
-out=$(mktemp)
-err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"
-    cat "$out"
-    echo "--- stderr:"
-    cat "$err"
-    exit 1
-}
+. "$(dirname "$0")/common.sh"
 
 # expect_row ROW CELLS: the JSON line of ROW has exactly these cells.
 expect_row() {

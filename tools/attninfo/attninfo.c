@@ -3,7 +3,9 @@
  * Lists the backends of a config (--config, or the embedded default) and every plugin file in
  * the search path ($ATTN_PLUGIN_PATH, <exe>/../plugins, the installed plugin folder): its ABI
  * version, device and capabilities (describe(), ABI 1.1), or the loader's full reason for
- * refusing it.  --verbose also shows every folder and file considered.
+ * refusing it.  --verbose also shows every folder and file considered.  Each plugin is asked in a
+ * worker process of its own (probe.h): one that crashes, hangs or exits while it is opened is
+ * listed as such and the listing goes on.
  * Exit status: 0 every candidate loaded (or is unavailable on this machine), 1 some candidate
  * failed to load, 2 bad usage or a broken config. */
 #include <attn/host/attn_config.h>
@@ -19,12 +21,14 @@
 
 #include "backend_report.h"
 #include "exit_guard.h"
+#include "probe.h"
 #include "tool_config.h"
 
 #define MAX_SEEN 256
 
 typedef struct scan {
     int verbose;
+    double timeout_s; /* per plugin probed; 0: no limit */
     int failures;
     uint32_t seen_count;
     char *seen[MAX_SEEN]; /* real paths already listed: one file found twice is listed once */
@@ -32,39 +36,27 @@ typedef struct scan {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: attninfo [--config FILE] [--verbose]\n"
+            "usage: attninfo [--config FILE] [--verbose] [--timeout SECONDS]\n"
             "Lists the backends of a config and every plugin in the search path, with ABI version,\n"
             "device and capabilities, and every candidate that failed to load with the full reason.\n\n"
             "  --config FILE  the config to list (default: the embedded configs/default.yaml)\n"
             "  --verbose      also show every folder and file considered\n"
+            "  --timeout SECONDS  how long one plugin may take to open and describe itself (default 30;\n"
+            "                 0: no limit); each plugin is asked in a worker process of its own, so one\n"
+            "                 that crashes, hangs or exits is listed as CRASHED, TIMED OUT or EXITED\n"
             "  --help         this text\n\n"
             "Search path: $ATTN_PLUGIN_PATH (':'-separated), <exe>/../plugins, the installed plugin folder.\n"
             "Exit status: 0 all loaded (or unavailable here), 1 some candidate failed to load, 2 bad usage or config.\n");
 }
 
-/* Opens one candidate and prints what it is, or why it is not.  1 when it failed to load. */
-static int report_candidate(const char *display_name, const char *path, const attn_option *options, uint32_t option_count,
-                            const char *indent) {
-    attn_backend *backend = NULL;
-    attn_error err = {0};
-    attn_tool_exit_guard_doing("asking the plugin %s", path);
-    attn_status st = attn_backend_open(display_name, path, options, option_count, &backend, &err);
-    if (st != ATTN_OK) {
-        attn_tool_print_open_failure(stdout, st, err.message, indent);
-        return st != ATTN_E_UNAVAILABLE;
-    }
-    attn_tool_print_backend(stdout, backend, indent);
-    attn_backend_close(backend);
-    return 0;
-}
-
-static int list_config(const attn_config *config) {
+static int list_config(const attn_config *config, double timeout_s) {
     int failures = 0;
     printf("Backends of %s:\n", config->source);
     for (uint32_t n = 0; n < config->backend_count; ++n) {
         const attn_backend_spec *spec = &config->backends[n];
         if (attn_tool_print_backend_entry(stdout, spec, "  "))
-            failures |= report_candidate(spec->name, spec->plugin_path, spec->options, spec->option_count, "    ");
+            failures |=
+                probe_candidate(spec->name, spec->plugin_path, spec->options, spec->option_count, "    ", timeout_s);
     }
     const attn_backend_spec *roles[2] = {config->golden, config->baseline};
     for (int n = 0; n < 2; ++n) /* attn_tool_config_load gives both */
@@ -119,18 +111,29 @@ static void visit_dir(const char *dir, const char *origin, void *context) {
             if (s->verbose) printf("    %s: skipped, already listed (the same file)\n", names[n]);
         } else {
             printf("    %s\n", names[n]);
-            s->failures |= report_candidate(NULL, path, NULL, 0, "      ");
+            s->failures |= probe_candidate(NULL, path, NULL, 0, "      ", s->timeout_s);
         }
         free(names[n]);
     }
 }
 
+/* 1 when `text` is a number of seconds from 0 to 1e6. */
+static int parse_timeout(const char *text, double *out) {
+    char *end = NULL;
+    double value = strtod(text, &end);
+    if (!end || end == text || *end || !(value >= 0.0) || value > 1e6) return 0;
+    *out = value;
+    return 1;
+}
+
 int main(int argc, char **argv) {
     static const struct option long_options[] = {
-        {"config", required_argument, 0, 'c'}, {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"config", required_argument, 0, 'c'}, {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
+        {"timeout", required_argument, 0, 't'}, {0, 0, 0, 0}};
     const char *config_path = NULL;
     scan s;
     memset(&s, 0, sizeof s);
+    s.timeout_s = 30.0;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -138,6 +141,12 @@ int main(int argc, char **argv) {
         case 'c': config_path = optarg; break;
         case 'v': s.verbose = 1; break;
         case 'h': usage(stdout); return 0;
+        case 't':
+            if (!parse_timeout(optarg, &s.timeout_s)) {
+                fprintf(stderr, "attninfo: --timeout '%s' is not a number of seconds (0 to 1e6)\n", optarg);
+                return 2;
+            }
+            break;
         default:
             fprintf(stderr, "attninfo: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
             return 2;
@@ -156,7 +165,7 @@ int main(int argc, char **argv) {
     attn_config *config = NULL;
     attn_error err = {0};
     if (attn_tool_config_load(config_path, &config, &err) == ATTN_OK) {
-        s.failures |= list_config(config);
+        s.failures |= list_config(config, s.timeout_s);
         attn_config_free(config);
     } else {
         fprintf(stderr, "attninfo: %s\n", err.message);

@@ -1,21 +1,19 @@
 /* Worker processes of attnmatrix --isolate (isolate.h): fork, the request/response protocol
- * over two pipes, and turning a dead or silent worker into CRASH or TIMEOUT. */
+ * over two pipes, and turning a dead or silent worker into CRASH or TIMEOUT.  The fork, the
+ * watch on the worker's life and the kill of its process group are worker_process.h's. */
 #include "isolate.h"
 
 #include <errno.h>
-#include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "exit_guard.h"
 #include "tool_config.h"
+#include "worker_process.h"
 
 /* The messages, in the order they travel.  Both ends are this one program, so raw structs
  * are a faithful encoding. */
@@ -37,12 +35,17 @@ typedef struct response_header { /* worker -> parent, followed by o_count then l
     char message[ATTN_ERROR_CAP];
 } response_header;
 
-enum { IO_OK, IO_EOF, IO_TIMEOUT, IO_ERROR };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+/* Reads exactly `bytes` in the worker, from the parent (which the worker never outlives). */
+static int read_request(int fd, void *data, size_t bytes) {
+    char *p = data;
+    while (bytes) {
+        ssize_t n = read(fd, p, bytes);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return ATTN_TOOL_IO_ERROR;
+        p += n;
+        bytes -= (size_t)n;
+    }
+    return ATTN_TOOL_IO_OK;
 }
 
 static int write_full(int fd, const void *data, size_t bytes) {
@@ -50,48 +53,28 @@ static int write_full(int fd, const void *data, size_t bytes) {
     while (bytes) {
         ssize_t n = write(fd, p, bytes);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return IO_ERROR;
+        if (n <= 0) return ATTN_TOOL_IO_ERROR;
         p += n;
         bytes -= (size_t)n;
     }
-    return IO_OK;
+    return ATTN_TOOL_IO_OK;
 }
 
-/* Reads exactly `bytes`, giving up at `deadline` (now_s() time; <= 0: never). */
-static int read_full(int fd, void *data, size_t bytes, double deadline) {
+/* Reads exactly `bytes` of the worker's answer, giving up at `deadline` (attn_tool_now_s() time;
+ * <= 0: never) or when the worker has died, even if a process it forked still holds the pipe. */
+static int read_answer(const matrix_worker *w, void *data, size_t bytes, double deadline) {
     char *p = data;
     while (bytes) {
-        if (deadline > 0) {
-            double left = deadline - now_s();
-            if (left <= 0) return IO_TIMEOUT;
-            struct pollfd pfd = {fd, POLLIN, 0};
-            int ready = poll(&pfd, 1, (int)ceil(left * 1000.0));
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready < 0) return IO_ERROR;
-            if (ready == 0) return IO_TIMEOUT;
-        }
-        ssize_t n = read(fd, p, bytes);
+        int io = attn_tool_await_worker(w->pid, w->response_fd, deadline);
+        if (io != ATTN_TOOL_IO_OK) return io;
+        ssize_t n = read(w->response_fd, p, bytes);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return IO_ERROR;
-        if (n == 0) return IO_EOF;
+        if (n < 0) return ATTN_TOOL_IO_ERROR;
+        if (n == 0) return ATTN_TOOL_IO_EOF;
         p += n;
         bytes -= (size_t)n;
     }
-    return IO_OK;
-}
-
-static const char *signal_name(int sig) {
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV (segmentation fault)";
-    case SIGBUS: return "SIGBUS (bus error)";
-    case SIGILL: return "SIGILL (illegal instruction)";
-    case SIGFPE: return "SIGFPE (arithmetic exception)";
-    case SIGABRT: return "SIGABRT (abort)";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGTRAP: return "SIGTRAP";
-    default: return NULL;
-    }
+    return ATTN_TOOL_IO_OK;
 }
 
 static void close_fds(matrix_worker *w) {
@@ -100,27 +83,31 @@ static void close_fds(matrix_worker *w) {
     w->request_fd = w->response_fd = -1;
 }
 
-/* The worker stopped answering (EOF, a broken pipe, or time ran out): reap it and say how it
- * was lost.  `doing` says when, " while opening the plugin", or "" while running an instance
- * (the table already names the instance). */
-static attn_status lost(matrix_worker *w, int timed_out, double timeout_s, const char *doing, attn_error *err) {
-    if (timed_out) kill(w->pid, SIGKILL);
+/* Kills the worker's process group, closes its pipes, reaps it: its wait status. */
+static int end_worker(matrix_worker *w) {
     close_fds(w);
-    int wstatus = 0;
-    pid_t pid = w->pid;
+    int wstatus = attn_tool_end_worker(w->pid);
     w->pid = 0;
-    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
+    return wstatus;
+}
+
+/* The worker stopped answering (`io`: it died, its pipe ended or broke, or time ran out): end
+ * it and say how it was lost.  `doing` says when, " while opening the plugin", or "" while
+ * running an instance (the table already names the instance). */
+static attn_status lost(matrix_worker *w, int io, double deadline, double timeout_s, const char *doing,
+                        attn_error *err) {
+    /* End of file or a broken pipe: the worker is on its way out; its status says how, unless it
+     * closed its pipe and went on running. */
+    int timed_out = io == ATTN_TOOL_IO_TIMEOUT ||
+                    (io != ATTN_TOOL_IO_DIED && attn_tool_await_worker_end(w->pid, deadline) == ATTN_TOOL_IO_TIMEOUT);
+    int wstatus = end_worker(w);
     if (timed_out)
         return attn_error_set(err, MATRIX_E_TIMEOUT, "no answer within %g s%s: the worker was killed", timeout_s, doing);
-    if (WIFSIGNALED(wstatus)) {
-        const char *name = signal_name(WTERMSIG(wstatus));
-        if (name) return attn_error_set(err, MATRIX_E_CRASH, "killed by %s%s", name, doing);
-        return attn_error_set(err, MATRIX_E_CRASH, "killed by signal %d%s", WTERMSIG(wstatus), doing);
-    }
+    char how[64];
+    attn_tool_describe_wait_status(wstatus, how, sizeof how);
+    if (WIFSIGNALED(wstatus)) return attn_error_set(err, MATRIX_E_CRASH, "%s%s", how, doing);
     /* A sanitizer or the plugin's own exit() ends the worker with a status, not a signal. */
-    return attn_error_set(err, MATRIX_E_CRASH, "the worker exited with status %d%s, before answering",
-                          WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, doing);
+    return attn_error_set(err, MATRIX_E_CRASH, "the worker %s%s, before answering", how, doing);
 }
 
 /* Executes one request in the worker; the last instance is kept, because the LSE-merge check
@@ -130,7 +117,7 @@ static void serve(attn_backend *backend, int request_fd, int response_fd) {
     int have_instance = 0;
     attn_case last; /* the bytes of the case `inst` was made from */
     request_message req;
-    while (read_full(request_fd, &req, sizeof req, 0) == IO_OK) {
+    while (read_request(request_fd, &req, sizeof req) == ATTN_TOOL_IO_OK) {
         response_header head;
         memset(&head, 0, sizeof head);
         attn_error err = {0};
@@ -154,10 +141,11 @@ static void serve(attn_backend *backend, int request_fd, int response_fd) {
             snprintf(head.message, sizeof head.message, "%s", err.message);
         }
         int io = write_full(response_fd, &head, sizeof head);
-        if (io == IO_OK && head.o_count) io = write_full(response_fd, result.o, sizeof(float) * head.o_count);
-        if (io == IO_OK && head.lse_count) io = write_full(response_fd, result.lse, sizeof(float) * head.lse_count);
+        if (io == ATTN_TOOL_IO_OK && head.o_count) io = write_full(response_fd, result.o, sizeof(float) * head.o_count);
+        if (io == ATTN_TOOL_IO_OK && head.lse_count)
+            io = write_full(response_fd, result.lse, sizeof(float) * head.lse_count);
         attn_result_free(&result);
-        if (io != IO_OK) break;
+        if (io != ATTN_TOOL_IO_OK) break;
     }
 }
 
@@ -172,7 +160,8 @@ static void worker_main(const attn_backend_spec *spec, int request_fd, int respo
     attn_tool_exit_guard_doing("opening backend %s in its worker", spec->name);
     hello.status = attn_tool_backend_open(spec, &backend, &err);
     if (hello.status != ATTN_OK) snprintf(hello.message, sizeof hello.message, "%s", err.message);
-    if (write_full(response_fd, &hello, sizeof hello) == IO_OK && backend) serve(backend, request_fd, response_fd);
+    if (write_full(response_fd, &hello, sizeof hello) == ATTN_TOOL_IO_OK && backend)
+        serve(backend, request_fd, response_fd);
     /* No attn_backend_close: process exit releases everything, and a plugin whose destroy()
      * misbehaves must not turn a finished column into a crash. */
     _exit(0);
@@ -190,9 +179,7 @@ attn_status worker_start(matrix_worker *w, const attn_backend_spec *spec, double
         return attn_error_set(err, ATTN_E_IO, "pipe: %s", strerror(errno));
     }
     signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe must fail a write, not kill attnmatrix */
-    fflush(stdout);           /* nothing buffered may be written twice */
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = attn_tool_fork_worker();
     if (pid < 0) {
         close(to_worker[0]);
         close(to_worker[1]);
@@ -201,9 +188,7 @@ attn_status worker_start(matrix_worker *w, const attn_backend_spec *spec, double
         return attn_error_set(err, ATTN_E_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
-        /* A worker stuck in a plugin must not outlive an attnmatrix that was killed. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* The other workers' pipes: held open here, they would hide those workers' EOF. */
+        /* The other workers' pipes: held open here, they would outlive those workers. */
         for (uint32_t n = 0; n < other_count; ++n)
             if (others[n] >= 0) close(others[n]);
         close(to_worker[1]);
@@ -217,11 +202,11 @@ attn_status worker_start(matrix_worker *w, const attn_backend_spec *spec, double
     w->response_fd = from_worker[0];
 
     hello_message hello;
-    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
-    int io = read_full(w->response_fd, &hello, sizeof hello, deadline);
+    double deadline = timeout_s > 0 ? attn_tool_now_s() + timeout_s : 0;
+    int io = read_answer(w, &hello, sizeof hello, deadline);
     attn_status st;
-    if (io != IO_OK) {
-        st = lost(w, io == IO_TIMEOUT, timeout_s, " while opening the plugin", err);
+    if (io != ATTN_TOOL_IO_OK) {
+        st = lost(w, io, deadline, timeout_s, " while opening the plugin", err);
     } else if (hello.status != ATTN_OK) {
         hello.message[sizeof hello.message - 1] = '\0';
         st = attn_error_set(err, hello.status, "%s", hello.message);
@@ -236,12 +221,9 @@ attn_status worker_start(matrix_worker *w, const attn_backend_spec *spec, double
 
 void worker_stop(matrix_worker *w) {
     if (!w->pid) return;
-    close_fds(w);
-    /* The worker is idle between requests: killing it skips only plugin teardown. */
-    kill(w->pid, SIGKILL);
-    while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
-    }
-    w->pid = 0;
+    /* The worker is idle between requests: killing it skips only plugin teardown.  Its whole
+     * group goes: nothing a plugin forked may outlive the run. */
+    end_worker(w);
 }
 
 attn_status worker_execute(matrix_worker *w, const attn_backend_spec *spec, double timeout_s, const int *others,
@@ -259,12 +241,13 @@ attn_status worker_execute(matrix_worker *w, const attn_backend_spec *spec, doub
     memcpy(&req.c, &inst->c, sizeof req.c); /* bytes, padding included: the worker compares them */
     req.has_options = options != NULL;
     if (options) req.options = *options;
-    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
-    if (write_full(w->request_fd, &req, sizeof req) != IO_OK) return lost(w, 0, timeout_s, doing, err);
+    double deadline = timeout_s > 0 ? attn_tool_now_s() + timeout_s : 0;
+    if (write_full(w->request_fd, &req, sizeof req) != ATTN_TOOL_IO_OK)
+        return lost(w, ATTN_TOOL_IO_ERROR, deadline, timeout_s, doing, err);
 
     response_header head;
-    int io = read_full(w->response_fd, &head, sizeof head, deadline);
-    if (io != IO_OK) return lost(w, io == IO_TIMEOUT, timeout_s, doing, err);
+    int io = read_answer(w, &head, sizeof head, deadline);
+    if (io != ATTN_TOOL_IO_OK) return lost(w, io, deadline, timeout_s, doing, err);
     head.message[sizeof head.message - 1] = '\0';
     if (head.status != ATTN_OK) return attn_error_set(err, head.status, "%s", head.message);
 
@@ -284,11 +267,11 @@ attn_status worker_execute(matrix_worker *w, const attn_backend_spec *spec, doub
         worker_stop(w);
         return attn_error_set(err, ATTN_E_NOMEM, "out of host memory");
     }
-    io = read_full(w->response_fd, out->o, sizeof(float) * want_o, deadline);
-    if (io == IO_OK && head.lse_count) io = read_full(w->response_fd, out->lse, sizeof(float) * want_lse, deadline);
-    if (io != IO_OK) {
+    io = read_answer(w, out->o, sizeof(float) * want_o, deadline);
+    if (io == ATTN_TOOL_IO_OK && head.lse_count) io = read_answer(w, out->lse, sizeof(float) * want_lse, deadline);
+    if (io != ATTN_TOOL_IO_OK) {
         attn_result_free(out);
-        return lost(w, io == IO_TIMEOUT, timeout_s, doing, err);
+        return lost(w, io, deadline, timeout_s, doing, err);
     }
     return ATTN_OK;
 }

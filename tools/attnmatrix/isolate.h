@@ -5,7 +5,10 @@
  * initialised a GPU runtime in the parent could not be used from a forked child.  The parent
  * sends an instance (its attn_case, from which the worker rebuilds the same inputs) and the
  * execution options; the worker executes it and answers the status, the message and O/LSE,
- * which the parent compares.  A worker that dies is restarted for the next instance. */
+ * which the parent compares.  A worker that dies is restarted for the next instance.  Golden and
+ * baseline run in workers of this kind too (matrix_run.c).  The worker's death is seen by its
+ * exit status and its whole process group is killed with it (worker_process.h), so a process a
+ * plugin forked neither hides a crash nor outlives the run. */
 #ifndef ATTNMATRIX_ISOLATE_H
 #define ATTNMATRIX_ISOLATE_H
 

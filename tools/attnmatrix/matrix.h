@@ -55,7 +55,9 @@ typedef struct matrix_backend {
 typedef struct matrix {
     matrix_backend backends[MATRIX_MAX_BACKENDS];
     uint32_t backend_count;
-    attn_backend *golden, *baseline;
+    attn_backend *golden, *baseline;                 /* NULL under --isolate: their workers hold them */
+    const attn_backend_spec *golden_spec, *baseline_spec;
+    matrix_worker golden_worker, baseline_worker;    /* under --isolate */
     matrix_row *rows;
     uint32_t row_count;
     int progress; /* print progress on stderr */
@@ -64,7 +66,8 @@ typedef struct matrix {
 } matrix;
 
 /* Opens every configured backend and the reference twice (golden, baseline).  Under isolate,
- * golden and baseline stay in this process and each backend opens in its own worker. */
+ * each of them opens in a worker of its own: a reference that crashes or hangs fails the rows of
+ * the instances it could not compute ("golden crashed: ..."), not the run. */
 attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
 /* Runs all instances, filling rows (allocated here).  `row_filter` and `dtype_filter`
  * (-1: all) restrict what runs. */

@@ -10,15 +10,22 @@
 #include "exit_guard.h"
 #include "tool_config.h"
 
-/* The pipe ends of every running worker but `self`: what a new worker must close. */
-static uint32_t worker_fds(const matrix *m, uint32_t self, int *fds) {
-    uint32_t count = 0;
-    for (uint32_t n = 0; n < m->backend_count; ++n) {
-        if (n == self || !m->backends[n].worker.pid) continue;
-        fds[count++] = m->backends[n].worker.request_fd;
-        fds[count++] = m->backends[n].worker.response_fd;
-    }
+/* The most pipe ends worker_fds gives: two per worker, the backends' and the reference's two. */
+#define MATRIX_MAX_WORKER_FDS (2 * (MATRIX_MAX_BACKENDS + 2))
+
+static uint32_t add_worker_fds(const matrix_worker *w, const matrix_worker *self, int *fds, uint32_t count) {
+    if (w == self || !w->pid) return count;
+    fds[count++] = w->request_fd;
+    fds[count++] = w->response_fd;
     return count;
+}
+
+/* The pipe ends of every running worker but `self`: what a new worker must close. */
+static uint32_t worker_fds(const matrix *m, const matrix_worker *self, int *fds) {
+    uint32_t count = 0;
+    for (uint32_t n = 0; n < m->backend_count; ++n) count = add_worker_fds(&m->backends[n].worker, self, fds, count);
+    count = add_worker_fds(&m->golden_worker, self, fds, count);
+    return add_worker_fds(&m->baseline_worker, self, fds, count);
 }
 
 /* Opens backend n in this process, or starts its worker under isolate.  A worker lost while
@@ -28,9 +35,20 @@ static attn_status open_backend(matrix *m, uint32_t n, attn_error *err) {
     const attn_backend_spec *spec = mb->spec;
     if (!m->isolate)
         return attn_backend_open(spec->name, spec->plugin_path, spec->options, spec->option_count, &mb->backend, err);
-    int fds[2 * MATRIX_MAX_BACKENDS];
-    uint32_t fd_count = worker_fds(m, n, fds);
+    int fds[MATRIX_MAX_WORKER_FDS];
+    uint32_t fd_count = worker_fds(m, &mb->worker, fds);
     attn_status st = worker_start(&mb->worker, spec, m->timeout_s, fds, fd_count, err);
+    return st == MATRIX_E_CRASH || st == MATRIX_E_TIMEOUT ? ATTN_OK : st;
+}
+
+/* Opens golden or baseline in this process, or starts its worker under isolate.  A worker lost
+ * while opening is not a config error: every instance's row then fails with the reason. */
+static attn_status open_reference(matrix *m, const attn_backend_spec *spec, matrix_worker *worker, attn_backend **out,
+                                  attn_error *err) {
+    if (!m->isolate) return attn_tool_backend_open(spec, out, err);
+    int fds[MATRIX_MAX_WORKER_FDS];
+    uint32_t fd_count = worker_fds(m, worker, fds);
+    attn_status st = worker_start(worker, spec, m->timeout_s, fds, fd_count, err);
     return st == MATRIX_E_CRASH || st == MATRIX_E_TIMEOUT ? ATTN_OK : st;
 }
 
@@ -59,8 +77,10 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err) {
         }
     }
     attn_tool_exit_guard_doing("opening golden and baseline");
-    attn_status st = attn_tool_backend_open(config->golden, &m->golden, err);
-    if (st == ATTN_OK) st = attn_tool_backend_open(config->baseline, &m->baseline, err);
+    m->golden_spec = config->golden;
+    m->baseline_spec = config->baseline;
+    attn_status st = open_reference(m, config->golden, &m->golden_worker, &m->golden, err);
+    if (st == ATTN_OK) st = open_reference(m, config->baseline, &m->baseline_worker, &m->baseline, err);
     return st;
 }
 
@@ -72,6 +92,8 @@ void matrix_close(matrix *m) {
     }
     attn_backend_close(m->golden);
     attn_backend_close(m->baseline);
+    worker_stop(&m->golden_worker);
+    worker_stop(&m->baseline_worker);
     free(m->rows);
     memset(m, 0, sizeof *m);
 }
@@ -120,9 +142,30 @@ static attn_status execute(matrix *m, uint32_t n, const attn_instance *inst, con
                            attn_result *out, attn_error *err) {
     matrix_backend *mb = &m->backends[n];
     if (!m->isolate) return attn_instance_execute(mb->backend, inst, options, out, err);
-    int fds[2 * MATRIX_MAX_BACKENDS];
-    uint32_t fd_count = worker_fds(m, n, fds);
+    int fds[MATRIX_MAX_WORKER_FDS];
+    uint32_t fd_count = worker_fds(m, &mb->worker, fds);
     return worker_execute(&mb->worker, mb->spec, m->timeout_s, fds, fd_count, inst, options, out, err);
+}
+
+/* One execution of golden (`golden` 1) or baseline, as golden is computed: in this process, or
+ * in its worker under isolate. */
+static attn_status execute_reference(matrix *m, int golden, const attn_instance *inst, attn_result *out,
+                                     attn_error *err) {
+    attn_exec_options reference_options = {0, 0, 1, 1};
+    if (!m->isolate)
+        return attn_instance_execute(golden ? m->golden : m->baseline, inst, &reference_options, out, err);
+    matrix_worker *worker = golden ? &m->golden_worker : &m->baseline_worker;
+    int fds[MATRIX_MAX_WORKER_FDS];
+    uint32_t fd_count = worker_fds(m, worker, fds);
+    return worker_execute(worker, golden ? m->golden_spec : m->baseline_spec, m->timeout_s, fds, fd_count, inst,
+                          &reference_options, out, err);
+}
+
+/* What a failure of golden or baseline on an instance is called in the reason of its row. */
+static const char *reference_failure(int golden, attn_status st) {
+    if (st == MATRIX_E_CRASH) return golden ? "golden crashed" : "baseline crashed";
+    if (st == MATRIX_E_TIMEOUT) return golden ? "golden timed out" : "baseline timed out";
+    return "golden or baseline failed on it, so no backend can be judged";
 }
 
 /* The outcome a failed execution's status stands for. */
@@ -228,13 +271,13 @@ static attn_status run_instance(matrix *m, const attn_case *c, matrix_row *row, 
     attn_result golden = {0}, baseline = {0};
     attn_result results[MATRIX_MAX_BACKENDS];
     memset(results, 0, sizeof results);
-    attn_exec_options reference_options = {0, 0, 1, 1};
     progress(m, done, total, &inst.c, "golden");
-    st = attn_instance_execute(m->golden, &inst, &reference_options, &golden, err);
+    st = execute_reference(m, 1, &inst, &golden, err);
+    int golden_failed = st != ATTN_OK;
     progress(m, done, total, &inst.c, "baseline");
-    if (st == ATTN_OK) st = attn_instance_execute(m->baseline, &inst, &reference_options, &baseline, err);
+    if (st == ATTN_OK) st = execute_reference(m, 0, &inst, &baseline, err);
     if (st != ATTN_OK) {
-        fail_row_instance(m, row, c, "golden or baseline failed on it, so no backend can be judged", err);
+        fail_row_instance(m, row, c, reference_failure(golden_failed, st), err);
         attn_result_free(&golden);
         attn_instance_free(&inst);
         return ATTN_OK;
