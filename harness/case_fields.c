@@ -93,6 +93,10 @@ void attn_case_field_set_real(attn_case *c, const attn_case_field *f, double val
     else *(float *)attn_case_field_slot(c, f) = (float)value;
 }
 
+int attn_case_field_holds_real(const attn_case_field *f, double value) {
+    return f->size == sizeof(double) || value == 0.0 || (float)value != 0.0f;
+}
+
 void attn_case_field_set_unsigned(attn_case *c, const attn_case_field *f, uint64_t value) {
     if (f->size == sizeof(uint64_t)) *(uint64_t *)attn_case_field_slot(c, f) = value;
     else *(uint32_t *)attn_case_field_slot(c, f) = (uint32_t)value;

@@ -59,6 +59,10 @@ void *attn_case_field_slot(attn_case *c, const attn_case_field *f);
  * INT64, INT32, BOOL and the named kinds | FLOAT, DOUBLE | UINT64, UINT32. */
 void attn_case_field_set_int(attn_case *c, const attn_case_field *f, int64_t value);
 void attn_case_field_set_real(attn_case *c, const attn_case_field *f, double value);
+/* 0 when the field's member cannot hold `value` as given: a float32 field rounds a non-zero value
+ * that small to 0, which would turn a feature off in silence (dropout_p 1e-50).  Both readers,
+ * case files and attnrun's options, refuse such a value before storing it. */
+int attn_case_field_holds_real(const attn_case_field *f, double value);
 void attn_case_field_set_unsigned(attn_case *c, const attn_case_field *f, uint64_t value);
 /* The field's default (attn_case_defaults: after a memset to 0). */
 void attn_case_field_set_initial(attn_case *c, const attn_case_field *f);

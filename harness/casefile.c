@@ -82,9 +82,7 @@ static attn_status parse_field(attn_yaml *y, const attn_case_field *f, yaml_node
     case ATTN_FIELD_FLOAT:
     case ATTN_FIELD_DOUBLE:
         st = attn_yaml_double(y, value, f->key, f->min, f->max, &d, err);
-        /* A float field keeps what a float holds: a non-zero value that rounds to 0 (dropout_p:
-         * 1e-50) would turn the feature off in silence. */
-        if (st == ATTN_OK && f->kind == ATTN_FIELD_FLOAT && d != 0.0 && (float)d == 0.0f)
+        if (st == ATTN_OK && !attn_case_field_holds_real(f, d))
             return attn_yaml_fail(y, value, f->key, err, "%g is too close to 0 for a float32 field", d);
         if (st == ATTN_OK) attn_case_field_set_real(c, f, d);
         return st;

@@ -89,6 +89,8 @@ one_line_error "unknown option --no-such-option"
 # against the memory budget before anything is allocated (it used to be OOM-killed).
 run 2 $tiny --head-dim 1000000
 one_line_error "--head-dim: 1000000 is outside [1, 65536]"
+run 2 $tiny --dropout 1e-50
+one_line_error "--dropout: 1e-50 is too close to 0 for a float32 field"
 ATTN_MEMORY_BUDGET=16G run 2 --backend sdpa-ref --q-heads 1 --kv-heads 1 --q-len 1 --head-dim 1 --kv-len 2147483647
 one_line_error "(inputs, their device copy and four copies of the outputs), above the memory budget"
 ATTN_MEMORY_BUDGET=1K run 2 $tiny
