@@ -11,6 +11,7 @@
  *   MISBEHAVE_ENTRY_EXIT   attn_plugin_query itself calls _exit(3)
  *
  * Everything else must still PASS, so the test sees that only the bad cells are lost. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,16 +40,32 @@ MISDEED hang(void) {
     for (;;) sleep(1); /* the bug under test */
 }
 
-/* A child that outlives its parent unless someone kills it, holding the parent's descriptors. */
+/* A child that outlives its parent unless someone kills it, holding the parent's descriptors.
+ * The parent returns only once the child has written its pid: otherwise the parent's crash can
+ * get the child killed with the worker's group before it wrote anything (seen under valgrind on
+ * a loaded CI machine), and the test could not tell a child that was never there from one that
+ * was killed in time. */
 MISDEED fork_sleeper(void) {
+    int ready[2];
+    if (pipe(ready) != 0) return;
     pid_t pid = fork();
-    if (pid != 0) return;
+    if (pid < 0) return;
+    if (pid > 0) {
+        char byte;
+        close(ready[1]);
+        while (read(ready[0], &byte, 1) < 0 && errno == EINTR) continue; /* a byte, or EOF if the child died */
+        close(ready[0]);
+        return;
+    }
+    close(ready[0]);
     const char *pid_file = getenv("MISBEHAVE_PID_FILE");
     FILE *out = pid_file ? fopen(pid_file, "w") : NULL;
     if (out) {
         fprintf(out, "%d\n", (int)getpid());
         fclose(out);
     }
+    (void)!write(ready[1], "r", 1);
+    close(ready[1]);
     sleep(120);
     _exit(0);
 }
