@@ -10,17 +10,14 @@
  *            sets the tolerance.  Scores are not rounded to the dtype: that would make the
  *            tolerance of the large-logits row (scores near 1e4, a bf16 unit of 64) so
  *            loose that any answer passed. */
-#include <attn/plugin/attn_access.h>
-#include <attn/plugin/attn_philox.h>
 #include <attn/plugin/attn_plugin.h>
-#include <attn/plugin/attn_rules.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/cpu_device.h"
-#include "../common/cpu_lengths.h"
+#include "reference_rows.h"
 
 typedef struct sdpa_ref {
     int32_t baseline; /* 0: golden, 1: baseline */
@@ -67,68 +64,14 @@ static attn_status ref_check(void *backend, const attn_problem *problem, char *m
     return ATTN_OK;
 }
 
-/* The modifier's parameter for (b, h, j): softcap c, ALiBi slope or synaptic weight. */
-static double modifier_param(const attn_problem *p, int64_t b, int64_t h, int64_t j) {
-    switch (p->modifier) {
-    case ATTN_MOD_SOFTCAP:
-        return p->softcap;
-    case ATTN_MOD_ALIBI: {
-        int64_t idx[1] = {h};
-        return attn_load_float(&p->alibi_slopes, idx);
-    }
-    case ATTN_MOD_SYNAPTIC: {
-        int64_t idx[3] = {b, h, j};
-        return attn_load_float(&p->synaptic_w, idx);
-    }
-    default:
-        return 0.0;
-    }
-}
-
-typedef struct row_context {
-    const attn_problem *p;
-    int64_t b, h, i, hkv, tk, d, dv, hq;
-    attn_row_mask mask;
-    double scale;
-    uint32_t drop_threshold;
-    double drop_scale;
-    uint8_t code, bits; /* the problem dtype */
-    float *q_row, *k_row, *v_row; /* scratch: the query row and one key / value row */
-} row_context;
-
-static int key_visible(const row_context *r, int64_t j) {
-    int32_t doc_k = 0;
-    if (r->mask.has_docs) {
-        int64_t idx[2] = {r->b, j};
-        doc_k = attn_load_i32(&r->p->doc_k, idx);
-    }
-    return attn_key_visible(&r->mask, j, doc_k);
-}
-
-static double dropout_factor(const row_context *r, int64_t j) {
-    if (r->p->dropout_p <= 0.0f) return 1.0;
-    return attn_dropout_keep(r->p->dropout_seed, r->p->dropout_offset, r->b, r->h, r->hq, r->mask.pos, j,
-                             r->drop_threshold)
-               ? r->drop_scale
-               : 0.0;
-}
-
 /* Golden row: float64 all the way, rounded once when stored. scores[] holds Tk doubles. */
-static void golden_row(const row_context *r, double *scores, unsigned char *visible, double *acc, double *lse) {
-    const attn_problem *p = r->p;
+static void golden_row(ref_rows *r, double *scores, unsigned char *visible, double *acc, double *lse) {
     double m = -INFINITY;
     for (int64_t j = 0; j < r->tk; ++j) {
-        visible[j] = (unsigned char)key_visible(r, j);
+        visible[j] = (unsigned char)ref_rows_key_visible(r, j);
         if (!visible[j]) continue;
-        int64_t ki[4] = {r->b, r->hkv, j, 0};
-        attn_load_floats(&p->k, ki, r->d, r->k_row);
-        double dot = 0.0;
-        for (int64_t e = 0; e < r->d; ++e) dot += (double)r->q_row[e] * (double)r->k_row[e];
-        double s = attn_modify_score(p->modifier, r->scale * dot, modifier_param(p, r->b, r->h, j),
-                                     fabs((double)(r->mask.pos - j)), (double)r->mask.kv_len, p->synaptic_lambda,
-                                     p->synaptic_eps, p->synaptic_beta);
-        scores[j] = s;
-        if (s > m) m = s;
+        scores[j] = ref_rows_score(r, j, NULL, NULL);
+        if (scores[j] > m) m = scores[j];
     }
     for (int64_t e = 0; e < r->dv; ++e) acc[e] = 0.0;
     if (m == -INFINITY) {
@@ -141,26 +84,25 @@ static void golden_row(const row_context *r, double *scores, unsigned char *visi
     *lse = m + log(sum);
     for (int64_t j = 0; j < r->tk; ++j) {
         if (!visible[j]) continue;
-        double weight = exp(scores[j] - *lse) * dropout_factor(r, j);
+        double weight = exp(scores[j] - *lse) * ref_rows_dropout(r, j);
         if (weight == 0.0) continue;
-        int64_t vi[4] = {r->b, r->hkv, j, 0};
-        attn_load_floats(&p->v, vi, r->dv, r->v_row);
-        for (int64_t e = 0; e < r->dv; ++e) acc[e] += weight * (double)r->v_row[e];
+        const float *v = ref_rows_load_value(r, j);
+        for (int64_t e = 0; e < r->dv; ++e) acc[e] += weight * (double)v[e];
     }
 }
 
 /* Baseline row: what an eager framework computes in the problem's dtype. */
-static void baseline_row(const row_context *r, double *scores, unsigned char *visible, double *acc, double *lse) {
+static void baseline_row(ref_rows *r, double *scores, unsigned char *visible, double *acc, double *lse) {
     const attn_problem *p = r->p;
+    uint8_t code = p->q.dtype.code, bits = p->q.dtype.bits;
     float m = -INFINITY;
     for (int64_t j = 0; j < r->tk; ++j) {
-        visible[j] = (unsigned char)key_visible(r, j);
+        visible[j] = (unsigned char)ref_rows_key_visible(r, j);
         if (!visible[j]) continue;
-        int64_t ki[4] = {r->b, r->hkv, j, 0};
-        attn_load_floats(&p->k, ki, r->d, r->k_row);
+        const float *k = ref_rows_load_key(r, j);
         float dot = 0.0f;
-        for (int64_t e = 0; e < r->d; ++e) dot += r->q_row[e] * r->k_row[e];
-        float s = attn_modify_scoref(p->modifier, dot * (float)r->scale, (float)modifier_param(p, r->b, r->h, j),
+        for (int64_t e = 0; e < r->d; ++e) dot += r->q_row[e] * k[e];
+        float s = attn_modify_scoref(p->modifier, dot * (float)r->scale, (float)ref_rows_modifier_param(r, j),
                                      fabsf((float)(r->mask.pos - j)), (float)r->mask.kv_len, p->synaptic_lambda,
                                      p->synaptic_eps, p->synaptic_beta);
         scores[j] = s;
@@ -177,81 +119,41 @@ static void baseline_row(const row_context *r, double *scores, unsigned char *vi
     *lse = m + logf(sum);
     for (int64_t j = 0; j < r->tk; ++j) {
         if (!visible[j]) continue;
-        float prob = attn_round_to(r->code, r->bits, expf((float)scores[j] - m) / sum);
-        prob = attn_round_to(r->code, r->bits, prob * (float)dropout_factor(r, j));
+        float prob = attn_round_to(code, bits, expf((float)scores[j] - m) / sum);
+        prob = attn_round_to(code, bits, prob * (float)ref_rows_dropout(r, j));
         if (prob == 0.0f) continue;
-        int64_t vi[4] = {r->b, r->hkv, j, 0};
-        attn_load_floats(&p->v, vi, r->dv, r->v_row);
-        for (int64_t e = 0; e < r->dv; ++e) acc[e] = (float)acc[e] + prob * r->v_row[e]; /* float32 accumulation */
+        const float *v = ref_rows_load_value(r, j);
+        for (int64_t e = 0; e < r->dv; ++e) acc[e] = (float)acc[e] + prob * v[e]; /* float32 accumulation */
     }
 }
 
 static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint32_t msg_cap) {
     const sdpa_ref *self = backend;
-    int64_t batch = p->q.shape[0], hq = p->q.shape[1], tq = p->q.shape[2], d = p->q.shape[3];
-    int64_t hkv = p->k.shape[1], tk = p->k.shape[2], dv = p->v.shape[3];
-    attn_status st = cpu_check_lengths(p, msg, msg_cap);
+    ref_rows r;
+    attn_status st = ref_rows_init(&r, p, msg, msg_cap);
     if (st != ATTN_OK) return st;
-
-    double *scores = malloc(sizeof(double) * (size_t)(tk > 0 ? tk : 1));
-    unsigned char *visible = malloc((size_t)(tk > 0 ? tk : 1));
-    double *acc = malloc(sizeof(double) * (size_t)dv);
-    float *vectors = malloc(sizeof(float) * (size_t)(2 * d + dv));
-    if (!scores || !visible || !acc || !vectors) {
+    double *scores = malloc(sizeof(double) * (size_t)(r.tk > 0 ? r.tk : 1));
+    unsigned char *visible = malloc((size_t)(r.tk > 0 ? r.tk : 1));
+    double *acc = malloc(sizeof(double) * (size_t)(r.dv > 0 ? r.dv : 1));
+    if (!scores || !visible || !acc) {
         free(scores);
         free(visible);
         free(acc);
-        free(vectors);
-        snprintf(msg, msg_cap, "out of memory for a row of %lld keys", (long long)tk);
+        ref_rows_free(&r);
+        snprintf(msg, msg_cap, "out of memory for a row of %lld keys", (long long)r.tk);
         return ATTN_E_NOMEM;
     }
-    row_context r = {0};
-    r.p = p;
-    r.tk = tk;
-    r.d = d;
-    r.dv = dv;
-    r.hq = hq;
-    r.scale = p->scale != 0.0 ? p->scale : 1.0 / sqrt((double)d);
-    r.drop_threshold = attn_dropout_threshold(p->dropout_p);
-    r.drop_scale = 1.0 / (1.0 - (double)p->dropout_p);
-    r.code = p->q.dtype.code;
-    r.bits = p->q.dtype.bits;
-    r.q_row = vectors;
-    r.k_row = vectors + d;
-    r.v_row = vectors + 2 * d;
-    int64_t group = hq / hkv;
-
-    for (int64_t b = 0; b < batch; ++b) {
-        int64_t q_len = cpu_per_batch(&p->q_len, b, tq), kv_len = cpu_per_batch(&p->kv_len, b, tk);
-        for (int64_t h = 0; h < hq; ++h) {
-            for (int64_t i = 0; i < tq; ++i) {
+    for (int64_t b = 0; b < r.batch; ++b)
+        for (int64_t h = 0; h < r.hq; ++h)
+            for (int64_t i = 0; i < r.tq; ++i) {
                 double lse = -INFINITY;
-                r.b = b;
-                r.h = h;
-                r.i = i;
-                r.hkv = h / group;
-                if (i < q_len) {
-                    r.mask.pos = attn_query_pos(i, q_len, kv_len);
-                    r.mask.kv_len = kv_len;
-                    r.mask.prefix_len = cpu_per_batch(&p->prefix_len, b, 0);
-                    r.mask.causal = p->causal;
-                    r.mask.window_left = p->window_left;
-                    r.mask.window_right = p->window_right;
-                    r.mask.has_docs = attn_tensor_present(&p->doc_q);
-                    if (r.mask.has_docs) {
-                        int64_t idx[2] = {b, i};
-                        r.mask.doc_q = attn_load_i32(&p->doc_q, idx);
-                    }
-                    int64_t qi[4] = {b, h, i, 0};
-                    attn_load_floats(&p->q, qi, d, r.q_row);
-                    if (self->baseline)
-                        baseline_row(&r, scores, visible, acc, &lse);
-                    else
-                        golden_row(&r, scores, visible, acc, &lse);
-                } else {
-                    for (int64_t e = 0; e < dv; ++e) acc[e] = 0.0;
-                }
-                for (int64_t e = 0; e < dv; ++e) {
+                if (!ref_rows_begin(&r, b, h, i))
+                    for (int64_t e = 0; e < r.dv; ++e) acc[e] = 0.0;
+                else if (self->baseline)
+                    baseline_row(&r, scores, visible, acc, &lse);
+                else
+                    golden_row(&r, scores, visible, acc, &lse);
+                for (int64_t e = 0; e < r.dv; ++e) {
                     int64_t oi[4] = {b, h, i, e};
                     attn_store_float(&p->o, oi, (float)acc[e]);
                 }
@@ -260,12 +162,10 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
                     *(float *)attn_elem_ptr(&p->lse, li) = (float)lse;
                 }
             }
-        }
-    }
     free(scores);
     free(visible);
     free(acc);
-    free(vectors);
+    ref_rows_free(&r);
     return ATTN_OK;
 }
 
