@@ -92,6 +92,12 @@ attn_status attn_case_validate(const attn_case *c, attn_error *err) {
     if (!isfinite(c->scale) || c->scale < 0.0) return attn_error_set(err, ATTN_E_INVALID, "%s: scale must be finite and >= 0", who);
     if (!(c->input_scale > 0.0f) || !isfinite(c->input_scale))
         return attn_error_set(err, ATTN_E_INVALID, "%s: input_scale must be finite and > 0", who);
+    double largest = attn_dtype_largest(c->dtype);
+    if ((double)c->input_scale * ATTN_INPUT_NORMAL_MAX > largest)
+        return attn_error_set(err, ATTN_E_INVALID,
+                              "%s: input_scale %g makes Q and K reach %.3g, past %s's largest value %.6g (they would be inf)",
+                              who, (double)c->input_scale, (double)c->input_scale * ATTN_INPUT_NORMAL_MAX,
+                              attn_dtype_name(c->dtype), largest);
     if (c->checks & ATTN_CHECK_LSE_MERGE) {
         int position_free = !c->causal && c->window_left < 0 && c->window_right < 0 && !c->has_lengths && !c->doc_count &&
                             c->modifier != ATTN_MOD_ALIBI && c->modifier != ATTN_MOD_SYNAPTIC && c->dropout_p == 0.0f;

@@ -1,5 +1,5 @@
-/* The comparison rule of SPEC.md ("Tolerance: what PASS means"), pairwise differences and
- * the LSE merge of two disjoint key sets. */
+/* The comparison rule of SPEC.md ("Tolerance: what PASS means") against the tolerance of
+ * tolerance.c, pairwise differences and the LSE merge of two disjoint key sets. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,89 +7,59 @@
 
 #include "attn_case.h"
 
-/* Unit roundoff of each dtype (2^-mantissa bits). */
-static double dtype_epsilon(int32_t dtype) {
-    switch (dtype) {
-    case ATTN_DTYPE_F16: return 0x1.0p-10;
-    case ATTN_DTYPE_BF16: return 0x1.0p-7;
-    default: return 0x1.0p-23;
-    }
-}
-
-/* Two 16-bit results that are each correctly rounded can differ by one unit in the last
- * place of the largest value; float32 results also carry the accumulation order of a long
- * row, hence 4 units.  Anything beyond that must come from the baseline term. */
-double attn_dtype_floor(int32_t dtype, double magnitude) {
-    double units = dtype == ATTN_DTYPE_F32 ? 4.0 : 1.0;
-    return units * dtype_epsilon(dtype) * (magnitude > 1.0 ? magnitude : 1.0);
-}
-
-/* LSE is float32 whatever the dtype, and is compared in absolute terms. */
-static double lse_floor(double magnitude) { return 8.0 * 0x1.0p-23 * (magnitude > 1.0 ? magnitude : 1.0); }
-
 static int64_t row_count(const attn_case *c) { return c->batch * c->q_heads * c->q_len; }
 
-void attn_compare(const attn_instance *inst, const attn_result *golden, const attn_result *baseline,
+/* Records the first failure's detail: later ones do not overwrite it. */
+#define FAIL_WITH(...)                                                          \
+    do {                                                                        \
+        if (out->pass) snprintf(out->detail, sizeof out->detail, __VA_ARGS__); \
+        out->pass = 0;                                                          \
+    } while (0)
+
+/* err / tol, with 0 / 0 = 0 (an exact match where nothing may differ). */
+static double ratio_of(double err, double tol) { return err == 0.0 ? 0.0 : tol > 0.0 ? err / tol : INFINITY; }
+
+void attn_compare(const attn_instance *inst, const attn_result *golden, const attn_tolerance *tolerance,
                   const attn_result *candidate, attn_verdict *out) {
     const attn_case *c = &inst->c;
     memset(out, 0, sizeof *out);
     out->pass = 1;
     int64_t rows = row_count(c), dv = c->value_dim;
-    double magnitude = 0.0, baseline_err = 0.0, lse_magnitude = 0.0, baseline_lse_err = 0.0;
-    for (int64_t n = 0; n < rows * dv; ++n) {
-        if (isfinite(golden->o[n]) && fabs(golden->o[n]) > magnitude) magnitude = fabs(golden->o[n]);
-        double d = fabs((double)baseline->o[n] - (double)golden->o[n]);
-        if (isfinite(d) && d > baseline_err) baseline_err = d; /* a baseline that overflowed sets no tolerance */
-    }
-    out->tol_o = 2.0 * baseline_err + attn_dtype_floor(c->dtype, magnitude);
-    int compare_lse = candidate->lse && golden->lse && baseline->lse;
-    if (compare_lse) {
-        for (int64_t r = 0; r < rows; ++r) {
-            if (!isfinite(golden->lse[r])) continue;
-            if (fabs(golden->lse[r]) > lse_magnitude) lse_magnitude = fabs(golden->lse[r]);
-            double d = fabs((double)baseline->lse[r] - (double)golden->lse[r]);
-            if (isfinite(d) && d > baseline_lse_err) baseline_lse_err = d;
-        }
-        out->tol_lse = 2.0 * baseline_lse_err + lse_floor(lse_magnitude);
-    }
+    int compare_lse = candidate->lse && golden->lse;
+    double worst_o = 0.0, worst_lse = 0.0;
     for (int64_t r = 0; r < rows; ++r) {
-        int64_t b = r / (c->q_heads * c->q_len), i = r % c->q_len;
-        /* golden marks empty rows (padding, no visible key) with LSE -inf and O exactly 0. */
-        int empty = golden->lse ? golden->lse[r] == -INFINITY : 0;
+        long long b = r / (c->q_heads * c->q_len), h = (r / c->q_len) % c->q_heads, i = r % c->q_len;
         for (int64_t e = 0; e < dv; ++e) {
-            double x = candidate->o[r * dv + e], g = golden->o[r * dv + e];
+            int64_t n = r * dv + e;
+            double x = candidate->o[n], d = fabs(x - (double)golden->o[n]);
             if (!isfinite(x)) {
-                if (out->pass)
-                    snprintf(out->detail, sizeof out->detail, "O[b=%lld, row %lld, e=%lld] is %g", (long long)b, (long long)i,
-                             (long long)e, x);
-                out->pass = 0;
-                out->max_err_o = INFINITY;
-                continue;
+                FAIL_WITH("O[b=%lld, h=%lld, row %lld, e=%lld] is %g", b, h, i, (long long)e, x);
+                d = INFINITY;
+            } else if (tolerance->empty[r] && x != 0.0) {
+                FAIL_WITH("row %lld of batch %lld, head %lld has no visible key but O = %g, not 0", i, b, h, x);
             }
-            if (empty && x != 0.0) {
-                if (out->pass)
-                    snprintf(out->detail, sizeof out->detail, "row %lld of batch %lld has no visible key but O = %g, not 0",
-                             (long long)i, (long long)b, x);
-                out->pass = 0;
-            }
-            double d = fabs(x - g);
             if (d > out->max_err_o) out->max_err_o = d;
-        }
-        if (compare_lse) {
-            double x = candidate->lse[r], g = golden->lse[r];
-            double d = (x == g) ? 0.0 : fabs(x - g); /* -inf == -inf is a match */
-            if (isnan(x) || (isinf(x) != isinf(g)) || (isinf(x) && x != g)) d = INFINITY;
-            if (d > out->max_err_lse) out->max_err_lse = d;
-            if (!(d <= out->tol_lse) && out->pass) {
-                snprintf(out->detail, sizeof out->detail, "LSE[b=%lld, row %lld] = %g, golden %g", (long long)b, (long long)i, x, g);
-                out->pass = 0;
+            double q = ratio_of(d, tolerance->o[n]);
+            if (q > worst_o || (worst_o == 0.0 && tolerance->o[n] > out->tol_o)) {
+                worst_o = q > worst_o ? q : worst_o; /* tol_o: where err / tol is largest, or the loosest if all match */
+                out->tol_o = tolerance->o[n];
             }
+            if (q > 1.0 && isfinite(x))
+                FAIL_WITH("O[b=%lld, h=%lld, row %lld, e=%lld] = %.9g, golden %.9g: |diff| %.3g exceeds its tolerance %.3g", b,
+                          h, i, (long long)e, x, (double)golden->o[n], d, tolerance->o[n]);
         }
+        if (!compare_lse) continue;
+        double x = candidate->lse[r], g = golden->lse[r];
+        double d = tolerance->empty[r] ? (x == -INFINITY ? 0.0 : INFINITY) : isfinite(x) ? fabs(x - g) : INFINITY;
+        if (d > out->max_err_lse) out->max_err_lse = d;
+        double q = ratio_of(d, tolerance->lse[r]);
+        if (q > worst_lse || (worst_lse == 0.0 && tolerance->lse[r] > out->tol_lse)) {
+            worst_lse = q > worst_lse ? q : worst_lse;
+            out->tol_lse = tolerance->lse[r];
+        }
+        if (q > 1.0) FAIL_WITH("LSE[b=%lld, h=%lld, row %lld] = %.9g, golden %.9g (tolerance %.3g)", b, h, i, x, g, tolerance->lse[r]);
     }
-    if (!(out->max_err_o <= out->tol_o) && out->pass) {
-        snprintf(out->detail, sizeof out->detail, "max|O - golden| = %.3g exceeds tolerance %.3g", out->max_err_o, out->tol_o);
-        out->pass = 0;
-    }
+    out->ratio = worst_o > worst_lse ? worst_o : worst_lse;
 }
 
 double attn_result_max_diff(const attn_instance *inst, const attn_result *a, const attn_result *b) {

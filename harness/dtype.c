@@ -1,4 +1,4 @@
-/* Names and sizes of the element types of Q, K, V and O: case files, attnrun and the labels spell
+/* Names, sizes and ranges of the element types of Q, K, V and O: case files, attnrun and the labels spell
  * a dtype from these two tables. */
 #include <string.h>
 
@@ -22,6 +22,14 @@ int32_t attn_dtype_from_name(const char *name) {
 }
 
 size_t attn_dtype_size(int32_t dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
+
+double attn_dtype_largest(int32_t dtype) {
+    switch (dtype) {
+    case ATTN_DTYPE_F16: return 65504.0;
+    case ATTN_DTYPE_BF16: return 0x1.fep127; /* 3.3895e38 */
+    default: return 0x1.fffffep127;          /* FLT_MAX */
+    }
+}
 
 DLDataType attn_dtype_dl(int32_t dtype) {
     DLDataType t = {dtype == ATTN_DTYPE_BF16 ? kDLBfloat : kDLFloat, dtype == ATTN_DTYPE_F32 ? 32 : 16, 1};

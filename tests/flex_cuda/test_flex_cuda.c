@@ -198,11 +198,16 @@ static void execute_checked(attn_backend *golden, attn_backend *baseline, attn_b
     attn_status st = attn_instance_execute(backend, inst, NULL, out, &err);
     if (st != ATTN_OK) print_error("%s / %s: %s\n", inst->c.name, variant, err.message);
     assert_int_equal(st, ATTN_OK);
-    attn_verdict v;
-    attn_compare(inst, &g, &base, out, &v);
-    printf("%-8s %-60s max err %.3g (tol %.3g)%s%s\n", variant, inst->c.name, v.max_err_o, v.tol_o, v.pass ? "" : " FAIL: ",
-           v.detail);
+    attn_tolerance tol;
+    assert_int_equal(attn_tolerance_make(inst, &tol, &err), ATTN_OK);
+    attn_verdict v, witness;
+    attn_compare(inst, &g, &tol, out, &v);
+    attn_compare(inst, &g, &tol, &base, &witness); /* the eager baseline keeps within the derived bound too */
+    printf("%-8s %-60s max err %.3g (tol %.3g, err/tol %.3g; baseline %.3g)%s%s\n", variant, inst->c.name, v.max_err_o,
+           v.tol_o, v.ratio, witness.ratio, v.pass ? "" : " FAIL: ", v.detail);
     assert_true(v.pass);
+    assert_true(witness.pass);
+    attn_tolerance_free(&tol);
     attn_result_free(&g);
     attn_result_free(&base);
 }

@@ -72,10 +72,13 @@ static void test_v1_0_plugin_loads_and_computes(void **state) {
     /* Same arithmetic behind both tables: the results agree exactly, and are finite. */
     assert_non_null(got.lse);
     assert_true(attn_result_max_diff(&inst, &got, &want) == 0.0);
+    attn_tolerance tolerance;
+    assert_int_equal(attn_tolerance_make(&inst, &tolerance, &err), ATTN_OK);
     attn_verdict verdict;
-    attn_compare(&inst, &want, &want, &got, &verdict);
+    attn_compare(&inst, &want, &tolerance, &got, &verdict);
     if (!verdict.pass) print_error("%s\n", verdict.detail);
     assert_true(verdict.pass);
+    attn_tolerance_free(&tolerance);
     attn_result_free(&got);
     attn_result_free(&want);
     attn_instance_free(&inst);

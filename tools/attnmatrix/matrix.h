@@ -30,6 +30,7 @@ typedef struct matrix_cell {
     char first_reason[ATTN_ERROR_CAP + 160];/* the first failure, or else the first refusal, with its instance */
     int reason_is_failure;
     double max_err;         /* largest max|O - golden| among instances that ran */
+    double max_ratio;       /* largest err / tolerance among them (PASS needs <= 1): the margin left */
     enum cell_status status;
 } matrix_cell;
 
@@ -40,7 +41,9 @@ typedef struct matrix_row {
     uint32_t dtype_mask; /* dtypes among instances that ran on some backend */
     matrix_cell cells[MATRIX_MAX_BACKENDS];
     double pair_diff[MATRIX_MAX_BACKENDS][MATRIX_MAX_BACKENDS]; /* -1: the pair never ran together */
-    double max_tol;      /* the loosest O tolerance among the row's instances (2 |baseline - golden| + floor) */
+    double max_tol;      /* the loosest element's O tolerance among the row's instances */
+    double baseline_ratio;  /* the eager baseline's largest err / tolerance: a witness that the bound holds */
+    char baseline_note[256]; /* set when the baseline exceeds the tolerance somewhere */
     char note[160];      /* row-level facts, e.g. the dropout kept fraction */
 } matrix_row;
 
@@ -74,8 +77,10 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
 /* 1 when --rows (a substring of the row's name; NULL: any) and --dtype (-1: any) select the case. */
 int matrix_selects(const attn_case *c, const char *row_filter, int32_t dtype_filter);
 
+/* Each selected case runs `seeds` times, its inputs drawn from data_seed + k * MATRIX_SEED_STRIDE. */
+#define MATRIX_SEED_STRIDE 7919u
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
-                       attn_error *err);
+                       uint32_t seeds, attn_error *err);
 void matrix_close(matrix *m);
 /* 1 when some cell is FAIL, CRASH or TIMEOUT. */
 int matrix_has_failure(const matrix *m);

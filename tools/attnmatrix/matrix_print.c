@@ -37,15 +37,22 @@ static void dtype_list(uint32_t mask, char *out, size_t cap) {
     if (!out[0]) snprintf(out, cap, "none ran");
 }
 
-/* The Notes column: largest error against golden, largest pairwise difference, dtypes. */
+/* The Notes column: largest error against golden, the least margin left (err / tolerance),
+ * largest pairwise difference, dtypes, and whether the eager baseline kept within the tolerance. */
 static void row_notes(const matrix *m, const matrix_row *row, char *out, size_t cap) {
-    double worst = -1.0, worst_pair = -1.0;
-    uint32_t who = 0, pa = 0, pb = 0;
-    for (uint32_t n = 0; n < m->backend_count; ++n)
-        if ((row->cells[n].counts[0] || row->cells[n].counts[1]) && row->cells[n].max_err > worst) {
+    double worst = -1.0, worst_pair = -1.0, worst_ratio = -1.0;
+    uint32_t who = 0, who_ratio = 0, pa = 0, pb = 0;
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        if (!row->cells[n].counts[0] && !row->cells[n].counts[1]) continue;
+        if (row->cells[n].max_err > worst) {
             worst = row->cells[n].max_err;
             who = n;
         }
+        if (row->cells[n].max_ratio > worst_ratio) {
+            worst_ratio = row->cells[n].max_ratio;
+            who_ratio = n;
+        }
+    }
     for (uint32_t a = 0; a < m->backend_count; ++a)
         for (uint32_t b = a + 1; b < m->backend_count; ++b)
             if (row->pair_diff[a][b] > worst_pair) {
@@ -57,13 +64,14 @@ static void row_notes(const matrix *m, const matrix_row *row, char *out, size_t 
     dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
     size_t n = 0;
     if (worst >= 0.0)
-        n += (size_t)snprintf(out + n, cap - n, "max err vs golden %.2g (%s), tolerance <= %.2g; ", worst,
-                              m->backends[who].spec->name, row->max_tol);
+        n += (size_t)snprintf(out + n, cap - n, "max err vs golden %.2g (%s), tolerance <= %.2g; worst err/tolerance %.2g (%s); ",
+                              worst, m->backends[who].spec->name, row->max_tol, worst_ratio, m->backends[who_ratio].spec->name);
     if (worst_pair >= 0.0 && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "max pair diff %.2g (%s vs %s); ", worst_pair, m->backends[pa].spec->name,
                               m->backends[pb].spec->name);
     if (n < cap) n += (size_t)snprintf(out + n, cap - n, "%s", dtypes);
-    if (row->note[0] && n < cap) snprintf(out + n, cap - n, "; %s", row->note);
+    if (row->note[0] && n < cap) n += (size_t)snprintf(out + n, cap - n, "; %s", row->note);
+    if (row->baseline_note[0] && n < cap) snprintf(out + n, cap - n, "; %s", row->baseline_note);
 }
 
 static int cell_has_note(const matrix_cell *cell) {
@@ -136,11 +144,13 @@ void matrix_print_table(const matrix *m, FILE *out, int explain) {
         fprintf(out, "%s (%s), %u instances:\n", IN_LINE(row->name, name), IN_LINE(row->exercises, text), row->instances);
         for (uint32_t n = 0; n < m->backend_count; ++n) {
             const matrix_cell *c = &row->cells[n];
-            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u/%u/%u  max err %.3g\n", IN_LINE(m->backends[n].spec->name, name),
-                    cell_status_name(c->status), c->counts[OUT_PASS], c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED],
-                    c->counts[OUT_NOT_APPLICABLE], c->counts[OUT_SKIP], c->counts[OUT_CRASH], c->counts[OUT_TIMEOUT],
-                    c->max_err);
+            fprintf(out, "  %-16s %-11s %u/%u/%u/%u/%u/%u/%u  max err %.3g, worst err/tolerance %.3g\n",
+                    IN_LINE(m->backends[n].spec->name, name), cell_status_name(c->status), c->counts[OUT_PASS],
+                    c->counts[OUT_FAIL], c->counts[OUT_UNSUPPORTED], c->counts[OUT_NOT_APPLICABLE], c->counts[OUT_SKIP],
+                    c->counts[OUT_CRASH], c->counts[OUT_TIMEOUT], c->max_err, c->max_ratio);
         }
+        fprintf(out, "  %-16s worst err/tolerance %.3g (the eager float32 baseline, a witness that the bound holds)\n",
+                "baseline", row->baseline_ratio);
     }
 }
 
@@ -202,6 +212,13 @@ void matrix_print_json(const matrix *m, FILE *out) {
             fprintf(out, ": ");
             json_number(out, row->cells[n].max_err);
         }
+        fprintf(out, "}, \"max_ratio\": {");
+        for (uint32_t n = 0; n < m->backend_count; ++n) {
+            fprintf(out, "%s", n ? ", " : "");
+            json_string(out, m->backends[n].spec->name);
+            fprintf(out, ": ");
+            json_number(out, row->cells[n].max_ratio);
+        }
         fprintf(out, "}, \"pairs\": [");
         first = 1;
         for (uint32_t a = 0; a < m->backend_count; ++a)
@@ -220,10 +237,14 @@ void matrix_print_json(const matrix *m, FILE *out) {
         dtype_list(row->dtype_mask, dtypes, sizeof dtypes);
         fprintf(out, "], \"max_tolerance\": ");
         json_number(out, row->max_tol);
+        fprintf(out, ", \"baseline_ratio\": ");
+        json_number(out, row->baseline_ratio);
         fprintf(out, ", \"instances\": %u, \"dtypes\": ", row->instances);
         json_string(out, dtypes);
         fprintf(out, ", \"note\": ");
         json_string(out, row->note);
+        fprintf(out, ", \"baseline_note\": ");
+        json_string(out, row->baseline_note);
         fprintf(out, "}%s\n", r + 1 < m->row_count ? "," : "");
     }
     fprintf(out, " ]}\n");
