@@ -1,13 +1,17 @@
 #!/bin/sh
 # One entry point for the README's commands and for CI.
 #   scripts/dev.sh matrix [attnmatrix args]  install deps, build, run attnmatrix (default config)
-#   scripts/dev.sh test                      install deps, build, run the tests
+#   scripts/dev.sh test                      install deps, build, run the tests (ctest, then `python`)
+#   scripts/dev.sh python                    build and install the Python package into build-py/venv, pytest
 #   scripts/dev.sh sanitize                  the tests again under ASan + UBSan (build-asan/)
 #   scripts/dev.sh valgrind                  the tests and attnmatrix under valgrind memcheck
 #   scripts/dev.sh tsan                      the concurrency and loader tests under TSan (build-tsan/)
 #   scripts/dev.sh fuzz [SECONDS]            each libFuzzer target for SECONDS (default 60), clang
 #   scripts/dev.sh deps                      only install the Debian packages
-# BUILD_DIR (default build) and BUILD_TYPE (default RelWithDebInfo) may be set.
+# BUILD_DIR (default build) and BUILD_TYPE (default RelWithDebInfo) may be set; for `python`,
+# PYTHON (default python3, >= 3.9), ATTN_PY_TORCH=1 (install torch too and run its tests; off by
+# default: PyPI's torch is the CUDA build, 5 GB) and ATTN_PY_CUDA=0 (no flex-cuda plugin even
+# where nvcc is found).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -37,6 +41,26 @@ build() { # build <dir> [cmake args]
     cmake --build "$dir" -j "$JOBS"
 }
 
+# The Python package (python/): a virtualenv of its own under build-py/ (never the system's
+# site-packages), `pip install ./python` (scikit-build-core runs this project's CMake, in
+# build-py/cmake so that a second run only relinks), then pytest on the installed package.
+python_package() {
+    venv=build-py/venv
+    [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/pip" install -q numpy pytest
+    # torch from PyPI is the CUDA build (5 GB with its nvidia-* wheels, 90 s here); the CPU-only
+    # index (download.pytorch.org) is not reachable from every machine this runs on.  Opt-in, so
+    # that the README's test command and CI stay light; the numpy tests cover every backend.
+    [ "${ATTN_PY_TORCH:-0}" = 1 ] && "$venv/bin/pip" install -q --no-cache-dir torch
+    cuda=""
+    [ "${ATTN_PY_CUDA:-1}" = 0 ] && cuda="--config-settings=cmake.define.CMAKE_CUDA_COMPILER=NOTFOUND"
+    CMAKE_BUILD_PARALLEL_LEVEL=$JOBS "$venv/bin/pip" install -q ./python \
+        --config-settings=build-dir="$PWD/build-py/cmake" $cuda
+    # From the repository root, so that python/attn (the sources, without libattn) is not the
+    # package imported: the tests run against what pip installed.
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
@@ -50,6 +74,12 @@ test)
     deps
     build "$BUILD_DIR"
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    deps python3 python3-venv
+    python_package
+    ;;
+python)
+    deps python3 python3-venv
+    python_package
     ;;
 sanitize)
     deps
@@ -91,7 +121,7 @@ fuzz)
     done
     ;;
 *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac
