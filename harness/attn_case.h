@@ -128,6 +128,9 @@ typedef struct attn_instance {
 } attn_instance;
 
 attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_error *err);
+/* The problem's scalar fields (mask flags, windows, modifier, scale, dropout) from the case:
+ * what every problem made of an instance shares, whatever its tensors. */
+void attn_case_problem_scalars(const attn_case *c, attn_problem *p);
 void attn_instance_free(attn_instance *inst);
 
 /* The result of one backend on one instance, on the host, canonical layout. */

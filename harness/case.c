@@ -111,3 +111,18 @@ attn_status attn_case_validate(const attn_case *c, attn_error *err) {
         return attn_error_set(err, ATTN_E_INVALID, "%s: unknown check bits 0x%x", who, c->checks);
     return ATTN_OK;
 }
+
+void attn_case_problem_scalars(const attn_case *c, attn_problem *p) {
+    p->causal = c->causal;
+    p->window_left = c->window_left;
+    p->window_right = c->window_right;
+    p->modifier = c->modifier;
+    p->softcap = c->softcap;
+    p->synaptic_lambda = c->synaptic_lambda;
+    p->synaptic_eps = c->synaptic_eps;
+    p->synaptic_beta = c->synaptic_beta;
+    p->scale = c->scale;
+    p->dropout_p = c->dropout_p;
+    p->dropout_seed = c->dropout_seed;
+    p->dropout_offset = c->dropout_offset;
+}

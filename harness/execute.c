@@ -202,18 +202,7 @@ static attn_status stage(staged *s, attn_backend *backend, const attn_instance *
     if (inst->synaptic_w && (st = stage_aux(s, inst->synaptic_w, f32, 3, w_shape, 11, &p->synaptic_w, device, err)))
         return st;
 
-    p->causal = c->causal;
-    p->window_left = c->window_left;
-    p->window_right = c->window_right;
-    p->modifier = c->modifier;
-    p->softcap = c->softcap;
-    p->synaptic_lambda = c->synaptic_lambda;
-    p->synaptic_eps = c->synaptic_eps;
-    p->synaptic_beta = c->synaptic_beta;
-    p->scale = c->scale;
-    p->dropout_p = c->dropout_p;
-    p->dropout_seed = c->dropout_seed;
-    p->dropout_offset = c->dropout_offset;
+    attn_case_problem_scalars(c, p);
     return attn_problem_validate_lengths(p, inst->q_lens, inst->kv_lens, inst->prefix_lens, err);
 }
 

@@ -121,18 +121,7 @@ static void make_host_problem(const attn_instance *inst, host_problem *h) {
     }
     if (inst->alibi_slopes) host_tensor(h, 8, &p->alibi_slopes, inst->alibi_slopes, f32, 1, heads);
     if (inst->synaptic_w) host_tensor(h, 9, &p->synaptic_w, inst->synaptic_w, f32, 3, w);
-    p->causal = c->causal;
-    p->window_left = c->window_left;
-    p->window_right = c->window_right;
-    p->modifier = c->modifier;
-    p->softcap = c->softcap;
-    p->synaptic_lambda = c->synaptic_lambda;
-    p->synaptic_eps = c->synaptic_eps;
-    p->synaptic_beta = c->synaptic_beta;
-    p->scale = c->scale;
-    p->dropout_p = c->dropout_p;
-    p->dropout_seed = c->dropout_seed;
-    p->dropout_offset = c->dropout_offset;
+    attn_case_problem_scalars(c, p);
 }
 
 /* The keys the current row sees, their scores and score bounds delta_j (all but the C_EXP

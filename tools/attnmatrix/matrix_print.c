@@ -1,6 +1,7 @@
 /* The three outputs of attnmatrix: the markdown table of the original note (with its
  * legend), the pairwise differences, and JSON with one row object per line. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,6 +178,18 @@ static void json_number(FILE *out, double x) {
     else fprintf(out, "null");
 }
 
+/* {"backend": number, ...} of one double field of the row's cells. */
+static void json_per_backend(FILE *out, const matrix *m, const matrix_row *row, size_t field) {
+    fprintf(out, "{");
+    for (uint32_t n = 0; n < m->backend_count; ++n) {
+        fprintf(out, "%s", n ? ", " : "");
+        json_string(out, m->backends[n].spec->name);
+        fprintf(out, ": ");
+        json_number(out, *(const double *)((const char *)&row->cells[n] + field));
+    }
+    fprintf(out, "}");
+}
+
 void matrix_print_json(const matrix *m, FILE *out) {
     fprintf(out, "{\"backends\": [");
     for (uint32_t n = 0; n < m->backend_count; ++n) {
@@ -205,21 +218,11 @@ void matrix_print_json(const matrix *m, FILE *out) {
             fprintf(out, ": ");
             json_string(out, row->cells[n].first_reason);
         }
-        fprintf(out, "}, \"max_err\": {");
-        for (uint32_t n = 0; n < m->backend_count; ++n) {
-            fprintf(out, "%s", n ? ", " : "");
-            json_string(out, m->backends[n].spec->name);
-            fprintf(out, ": ");
-            json_number(out, row->cells[n].max_err);
-        }
-        fprintf(out, "}, \"max_ratio\": {");
-        for (uint32_t n = 0; n < m->backend_count; ++n) {
-            fprintf(out, "%s", n ? ", " : "");
-            json_string(out, m->backends[n].spec->name);
-            fprintf(out, ": ");
-            json_number(out, row->cells[n].max_ratio);
-        }
-        fprintf(out, "}, \"pairs\": [");
+        fprintf(out, "}, \"max_err\": ");
+        json_per_backend(out, m, row, offsetof(matrix_cell, max_err));
+        fprintf(out, ", \"max_ratio\": ");
+        json_per_backend(out, m, row, offsetof(matrix_cell, max_ratio));
+        fprintf(out, ", \"pairs\": [");
         first = 1;
         for (uint32_t a = 0; a < m->backend_count; ++a)
             for (uint32_t b = a + 1; b < m->backend_count; ++b) {
