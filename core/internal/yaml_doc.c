@@ -16,25 +16,29 @@ static attn_status open_parser(yaml_parser_t *parser, const char *text, size_t l
     return ATTN_OK;
 }
 
-/* Refuses a stream nested deeper than ATTN_YAML_MAX_DEPTH from libyaml's events alone, reading
- * only as far as the first collection past the limit: the loader builds every node first and is
- * superlinear in depth (100,000 levels took a minute).  Every document of the stream is read, as
- * the load reads a second one to refuse it.  A syntax error ends this pass quietly: the load
- * that follows reports it. */
-static attn_status check_depth(const char *text, size_t length, const char *source, attn_error *err) {
+/* Refuses a stream nested deeper than ATTN_YAML_MAX_DEPTH, or with more than ATTN_YAML_MAX_NODES
+ * nodes, from libyaml's events alone, reading only as far as the first event past a limit: the
+ * loader builds every node first, is superlinear in depth (100,000 levels took a minute) and
+ * takes near 900 bytes a node.  Every document of the stream is read, as the load reads a second
+ * one to refuse it.  A syntax error ends this pass quietly: the load that follows reports it. */
+static attn_status check_shape(const char *text, size_t length, const char *source, attn_error *err) {
     yaml_parser_t parser;
     attn_status st = open_parser(&parser, text, length, source, err);
     if (st != ATTN_OK) return st;
     int depth = 0, ended = 0;
+    long nodes = 0;
     yaml_event_t event;
     while (st == ATTN_OK && !ended && yaml_parser_parse(&parser, &event)) {
-        if (event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT) {
-            if (++depth > ATTN_YAML_MAX_DEPTH)
-                st = attn_error_set(err, ATTN_E_CONFIG, "%s:%zu:%zu: nesting deeper than %d levels", source,
-                                    event.start_mark.line + 1, event.start_mark.column + 1, ATTN_YAML_MAX_DEPTH);
-        } else if (event.type == YAML_SEQUENCE_END_EVENT || event.type == YAML_MAPPING_END_EVENT) {
+        int opens = event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT;
+        if (opens || event.type == YAML_SCALAR_EVENT || event.type == YAML_ALIAS_EVENT) ++nodes;
+        if (opens && ++depth > ATTN_YAML_MAX_DEPTH)
+            st = attn_error_set(err, ATTN_E_CONFIG, "%s:%zu:%zu: nesting deeper than %d levels", source,
+                                event.start_mark.line + 1, event.start_mark.column + 1, ATTN_YAML_MAX_DEPTH);
+        else if (nodes > ATTN_YAML_MAX_NODES)
+            st = attn_error_set(err, ATTN_E_CONFIG, "%s:%zu:%zu: more than %d YAML nodes (values, lists, mappings)",
+                                source, event.start_mark.line + 1, event.start_mark.column + 1, ATTN_YAML_MAX_NODES);
+        else if (event.type == YAML_SEQUENCE_END_EVENT || event.type == YAML_MAPPING_END_EVENT)
             --depth;
-        }
         ended = event.type == YAML_STREAM_END_EVENT;
         yaml_event_delete(&event);
     }
@@ -46,7 +50,7 @@ attn_status attn_yaml_load(attn_yaml *y, const char *text, size_t length, const 
     memset(y, 0, sizeof *y);
     y->source = source;
     yaml_parser_t parser;
-    attn_status st = check_depth(text, length, source, err);
+    attn_status st = check_shape(text, length, source, err);
     if (st == ATTN_OK) st = open_parser(&parser, text, length, source, err);
     if (st != ATTN_OK) return st;
     if (!yaml_parser_load(&parser, &y->document)) {

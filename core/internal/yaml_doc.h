@@ -14,14 +14,19 @@
  * docs/USING.md, "Limits", documents it. */
 #define ATTN_YAML_MAX_DEPTH 64
 
+/* Nodes (scalars, lists, mappings, aliases) a document may have; more is refused before it is
+ * built: libyaml keeps each node with its tokens, near 900 bytes apiece, so a 16 MiB file of
+ * one-character items would take 7 GB.  200,000 nodes are some 6,000 cases of 30 fields. */
+#define ATTN_YAML_MAX_NODES 200000
+
 typedef struct attn_yaml {
     yaml_document_t document;
     const char *source;
     int loaded;
 } attn_yaml;
 
-/* Loads the first document of text; a stream with no document, or with more than one, or nested
- * deeper than ATTN_YAML_MAX_DEPTH, is an error. */
+/* Loads the first document of text; a stream with no document, or with more than one, nested
+ * deeper than ATTN_YAML_MAX_DEPTH or with more than ATTN_YAML_MAX_NODES nodes, is an error. */
 attn_status attn_yaml_load(attn_yaml *y, const char *text, size_t length, const char *source, attn_error *err);
 void attn_yaml_free(attn_yaml *y);
 

@@ -33,13 +33,22 @@ deep) # 100,000 levels: libyaml's loader took a minute on it; refused at the 65t
 deep_at_limit) # the root mapping and 63 lists: 64 levels, the limit, parsed as usual
     config=$dir/deep_at_limit.yaml
     { printf 'backends: '; brackets 63; echo; } >"$config" ;;
-many_keys) # 200,000 option keys, the last one twice: took minutes when keys were compared pairwise
+many_keys) # 99,000 option keys (198,000 nodes, under the node limit), the last one twice: 40,000
+    # took 5 s when keys were compared pairwise
     config=$dir/many_keys.yaml
     awk 'BEGIN {
         print "backends:\n  - name: a\n    plugin: attn_sdpa_ref\n    options:"
-        for (i = 0; i < 200000; ++i) printf "      k%d: v\n", i
-        print "      k199999: v"
+        for (i = 0; i < 99000; ++i) printf "      k%d: v\n", i
+        print "      k98999: v"
     }' >"$config" ;;
+many_nodes) # 16 MiB of one-character list items (8 million nodes): libyaml took 7 GB to build
+    # it; refused at node 200,001, before the document is built
+    config=$dir/many_nodes.yaml
+    awk 'BEGIN { printf "backends: ["; for (i = 0; i < 4000000; ++i) printf "1,"; print "1]" }' >"$config" ;;
+nodes_at_limit) # 200,000 nodes exactly (the root mapping, its key, a list of 199,997 items):
+    # parsed as usual, then refused for what it says
+    config=$dir/nodes_at_limit.yaml
+    awk 'BEGIN { printf "backends: ["; for (i = 0; i < 199996; ++i) printf "1,"; print "1]" }' >"$config" ;;
 *)
     echo "check_generated_config.sh: unknown kind '$kind'"
     exit 1 ;;
