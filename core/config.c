@@ -163,6 +163,9 @@ static attn_status parse_config(attn_yaml *y, const char *config_dir, attn_confi
     if (backends->type != YAML_SEQUENCE_NODE || backends->data.sequence.items.top == backends->data.sequence.items.start)
         return attn_yaml_fail(y, backends, "backends", err, "expected a non-empty list of backend entries");
     size_t count = (size_t)(backends->data.sequence.items.top - backends->data.sequence.items.start);
+    if (count > ATTN_CONFIG_MAX_BACKENDS)
+        return attn_yaml_fail(y, backends, "backends", err, "%zu entries, more than the limit of %d", count,
+                              ATTN_CONFIG_MAX_BACKENDS);
     config->backends = calloc(count, sizeof *config->backends);
     if (!config->backends) return attn_error_set(err, ATTN_E_NOMEM, "out of memory");
     for (yaml_node_item_t *item = backends->data.sequence.items.start; item < backends->data.sequence.items.top; ++item) {

@@ -49,6 +49,9 @@ nodes_at_limit) # 200,000 nodes exactly (the root mapping, its key, a list of 19
     # parsed as usual, then refused for what it says
     config=$dir/nodes_at_limit.yaml
     awk 'BEGIN { printf "backends: ["; for (i = 0; i < 199996; ++i) printf "1,"; print "1]" }' >"$config" ;;
+many_backends) # 257 backend entries, one past ATTN_CONFIG_MAX_BACKENDS
+    config=$dir/many_backends.yaml
+    awk 'BEGIN { print "backends:"; for (i = 0; i < 257; ++i) printf "  - {name: b%d, plugin: attn_sdpa_ref}\n", i }' >"$config" ;;
 *)
     echo "check_generated_config.sh: unknown kind '$kind'"
     exit 1 ;;

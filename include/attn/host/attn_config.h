@@ -39,6 +39,10 @@ typedef struct attn_backend_spec {
     int32_t line; /* 1-based line of the entry, for messages */
 } attn_backend_spec;
 
+/* A config lists at most this many backends (a runtime picks among a handful; attnmatrix
+ * shows 16): the name checks compare every pair, and stay instant within it. */
+#define ATTN_CONFIG_MAX_BACKENDS 256
+
 typedef struct attn_config {
     char *source; /* file name or "<embedded default>" */
     attn_backend_spec *backends;
