@@ -23,6 +23,8 @@ static void usage(FILE *out) {
             "  --dtype NAME      only float32, float16 or bfloat16 instances\n"
             "  --seeds N         run every instance N times, each with inputs drawn from another seed\n"
             "                    (default 1): how a kernel's margin holds over many draws\n"
+            "  --first-draw K    begin at draw K (default 0): runs over draws K.. and 0.. together\n"
+            "                    cover what one run over both would, split over processes\n"
             "  --format FORMAT   table (default) or json\n"
             "  --pairs           also print the pairwise max differences of every row\n"
             "  --explain         also print per-cell counts and errors\n"
@@ -40,7 +42,7 @@ static void usage(FILE *out) {
 typedef struct cli {
     const char *config_path, *cases_path, *row_filter, *format;
     int32_t dtype;
-    uint32_t seeds;
+    uint32_t seeds, first_draw;
     int pairs, explain, quiet, list, no_builtin, isolate;
     double timeout_s;
 } cli;
@@ -51,7 +53,8 @@ static int parse_cli(int argc, char **argv, cli *opts) {
         {"dtype", required_argument, 0, 'd'},  {"format", required_argument, 0, 'f'}, {"pairs", no_argument, 0, 'p'},
         {"explain", no_argument, 0, 'e'},      {"quiet", no_argument, 0, 'q'},       {"list", no_argument, 0, 'l'},
         {"no-builtin", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},        {"isolate", no_argument, 0, 'i'},
-        {"timeout", required_argument, 0, 't'}, {"seeds", required_argument, 0, 's'}, {0, 0, 0, 0}};
+        {"timeout", required_argument, 0, 't'}, {"seeds", required_argument, 0, 's'},
+        {"first-draw", required_argument, 0, 'w'}, {0, 0, 0, 0}};
     memset(opts, 0, sizeof *opts);
     opts->format = "table";
     opts->dtype = -1;
@@ -89,14 +92,17 @@ static int parse_cli(int argc, char **argv, cli *opts) {
             timeout_given = 1;
             break;
         }
-        case 's': {
+        case 's':
+        case 'w': {
             char *end = NULL;
-            long seeds = strtol(optarg, &end, 10);
-            if (!end || end == optarg || *end || seeds < 1 || seeds > 100000) {
-                fprintf(stderr, "attnmatrix: --seeds '%s' is not a whole number from 1 to 100000\n", optarg);
+            long value = strtol(optarg, &end, 10);
+            long lowest = ch == 's' ? 1 : 0;
+            if (!end || end == optarg || *end || value < lowest || value > 100000) {
+                fprintf(stderr, "attnmatrix: %s '%s' is not a whole number from %ld to 100000\n",
+                        ch == 's' ? "--seeds" : "--first-draw", optarg, lowest);
                 return 2;
             }
-            opts->seeds = (uint32_t)seeds;
+            *(ch == 's' ? &opts->seeds : &opts->first_draw) = (uint32_t)value;
             break;
         }
         case 'h': usage(stdout); exit(0);
@@ -196,7 +202,7 @@ int main(int argc, char **argv) {
         list_backends(&m);
         rc = 0;
     } else if (st == ATTN_OK) {
-        st = matrix_run(&m, cases, case_count, opts.row_filter, opts.dtype, opts.seeds, &err);
+        st = matrix_run(&m, cases, case_count, opts.row_filter, opts.dtype, opts.first_draw, opts.seeds, &err);
         if (st == ATTN_OK) {
             if (!strcmp(opts.format, "json")) {
                 matrix_print_json(&m, stdout);

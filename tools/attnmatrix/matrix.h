@@ -77,10 +77,11 @@ attn_status matrix_open(matrix *m, const attn_config *config, attn_error *err);
 /* 1 when --rows (a substring of the row's name; NULL: any) and --dtype (-1: any) select the case. */
 int matrix_selects(const attn_case *c, const char *row_filter, int32_t dtype_filter);
 
-/* Each selected case runs `seeds` times, its inputs drawn from data_seed + k * MATRIX_SEED_STRIDE. */
+/* Each selected case runs `seeds` times, its inputs drawn from data_seed + k * MATRIX_SEED_STRIDE
+ * for draws k = first_draw, ..., first_draw + seeds - 1 (draw 0: the case's own inputs). */
 #define MATRIX_SEED_STRIDE 7919u
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
-                       uint32_t seeds, attn_error *err);
+                       uint32_t first_draw, uint32_t seeds, attn_error *err);
 void matrix_close(matrix *m);
 /* 1 when some cell is FAIL, CRASH or TIMEOUT. */
 int matrix_has_failure(const matrix *m);

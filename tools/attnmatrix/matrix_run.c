@@ -359,7 +359,7 @@ int matrix_selects(const attn_case *c, const char *row_filter, int32_t dtype_fil
 }
 
 attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, const char *row_filter, int32_t dtype_filter,
-                       uint32_t seeds, attn_error *err) {
+                       uint32_t first_draw, uint32_t seeds, attn_error *err) {
     uint32_t total = 0, done = 0;
     for (uint32_t n = 0; n < case_count; ++n) total += matrix_selects(&cases[n], row_filter, dtype_filter) * seeds;
     /* Rows appear in table order: the catalogue's first, then new rows of case files; a row
@@ -376,7 +376,7 @@ attn_status matrix_run(matrix *m, const attn_case *cases, uint32_t case_count, c
         if (!matrix_selects(c, row_filter, dtype_filter)) continue;
         matrix_row *row = row_for(m, c->row, err);
         if (!row) return err->status;
-        for (uint32_t k = 0; k < seeds; ++k) {
+        for (uint32_t k = first_draw; k < first_draw + seeds; ++k) {
             attn_case drawn = *c; /* draw k: the case's inputs from another seed, nothing else changed */
             drawn.data_seed = c->data_seed + (uint64_t)k * MATRIX_SEED_STRIDE;
             attn_status st = run_instance(m, &drawn, row, done++, total, err);

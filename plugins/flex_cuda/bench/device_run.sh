@@ -2,7 +2,9 @@
 # One GPU-machine run of flex-cuda's whole suite, from the repository root, with the build
 # staged into .device (../shared/device/stage build-cuda .device).  Logs go to $OUT.
 #   device_run.sh [test] [sanitize] [matrix] [bench] [loops] [merge-ab] [variants] [test-variants] [blocks] [ncu]
-#                 [ncu-src] [anchor] [anchor-noflex] [probe] [persist-ab] [sanitize-persist]
+#                 [ncu-src] [anchor] [anchor-noflex] [probe] [persist-ab] [sanitize-persist] [margins]
+# `margins` runs flex-cuda under SPEC.md's tolerance over 100 input draws per dtype (12 processes
+# of 25 draws: the reference is CPU work) and writes each row's worst err/tolerance to margins.txt.
 # `variants` times this build against every build staged as .device/plugins/libattn_flex_cuda_v<name>.so
 # (a baseline commit's build as _vbase.so, compile-time variants, ...), prefill shapes, in one
 # process; `test-variants` runs the cmocka suite on each of those.  `probe` runs a build made
@@ -71,6 +73,31 @@ for step in "$@"; do
          FC_PROBE=1 timeout 200 $B/bin/attnbench --config "$cfg" --backend probe \
            --shapes plugins/flex_cuda/bench/probe_shapes.yaml --warmup 0 --repeats 1 > "$OUT/probe.txt" 2>&1 ;;
     anchor) timeout 420 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
+    margins) printf 'backends:\n  - {name: flex-cuda, plugin: attn_flex_cuda}\n' > "$OUT/margins.yaml"
+         for dt in float32 float16 bfloat16; do
+           for part in 0 1 2 3; do
+             timeout 280 $B/bin/attnmatrix --config "$OUT/margins.yaml" --dtype $dt --first-draw $((part * 25)) --seeds 25 \
+               --quiet --format json > "/tmp/margins_${dt}_$part.json" 2>> "$OUT/margins.err" &
+           done
+         done
+         wait
+         python3 - "$OUT/margins.txt" /tmp/margins_*.json <<'PY'
+import json, sys
+worst = {}
+for path in sys.argv[2:]:
+    dtype = path.split('_')[1]
+    for row in json.load(open(path))['rows']:
+        key = (row['case'], dtype)
+        cell, ratio = row['cells']['flex-cuda'], row['max_ratio']['flex-cuda'] or 0.0
+        w = worst.setdefault(key, [0, 'PASS', 0.0, 0.0, ''])
+        w[0] += row['instances']
+        if cell != 'PASS': w[1], w[4] = cell, row['reasons'].get('flex-cuda', '')
+        w[2], w[3] = max(w[2], ratio), max(w[3], row['baseline_ratio'] or 0.0)
+with open(sys.argv[1], 'w') as out:
+    for (case, dtype), (n, cell, ratio, base, reason) in sorted(worst.items()):
+        out.write(f"{case:32s} {dtype:9s} {n:5d} {cell:8s} flex-cuda {ratio:.3f} baseline {base:.3f} {reason[:160]}\n")
+PY
+         ;;
     anchor-noflex) timeout 240 python3 plugins/flex_cuda/bench/torch_anchor.py $B/plugins/libattn_flex_cuda.so --no-flex --json "$OUT/anchor.json" > "$OUT/anchor.txt" 2>&1 ;;
   esac
   echo "== $step rc=$? $(( $(date +%s) - start ))s"
