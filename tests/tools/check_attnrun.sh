@@ -91,6 +91,16 @@ run 2 $tiny --head-dim 1000000
 one_line_error "--head-dim: 1000000 is outside [1, 65536]"
 run 2 $tiny --dropout 1e-50
 one_line_error "--dropout: 1e-50 is too close to 0 for a float32 field"
+run 2 $tiny --softcap -3
+one_line_error "--softcap: -3 is outside [1e-30, 1e+30]"
+run 2 $tiny --dtype float16 --input-scale 1e5
+one_line_error "input_scale 100000 makes Q and K reach 3.46e+05, past float16's largest value 65504"
+# Issue 20, 13b: a correct kernel failed the old rule by luck of the seed (8.7e-05 against a
+# tolerance of 3.3e-05); the derived tolerance accounts for scores near 1e4.
+if [ -f "$(dirname "$tool")/../plugins/libattn_flex_cpu.so" ]; then
+    run 0 --row "Large logits" --instance 0 --backend flex-cpu --seed 18 --check
+    grep -q "PASS" "$dir/out" || fail "Large logits, seed 18: flex-cpu should PASS"
+fi
 ATTN_MEMORY_BUDGET=16G run 2 --backend sdpa-ref --q-heads 1 --kv-heads 1 --q-len 1 --head-dim 1 --kv-len 2147483647
 one_line_error "(inputs, their device copy and four copies of the outputs), above the memory budget"
 ATTN_MEMORY_BUDGET=1K run 2 $tiny

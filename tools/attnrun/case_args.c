@@ -157,7 +157,9 @@ static attn_status set_from_text(attn_case *c, const attn_case_field *f, const c
         return st;
     case ATTN_FIELD_FLOAT:
     case ATTN_FIELD_DOUBLE:
-        if ((st = attn_arg_double(option, text, &real, err)) == ATTN_OK && !attn_case_field_holds_real(f, real))
+        if ((st = attn_arg_double(option, text, &real, err)) == ATTN_OK && (real < f->min || real > f->max))
+            st = attn_error_set(err, ATTN_E_INVALID, "%s: %g is outside [%g, %g]", option, real, f->min, f->max);
+        else if (st == ATTN_OK && !attn_case_field_holds_real(f, real))
             st = attn_error_set(err, ATTN_E_INVALID, "%s: %g is too close to 0 for a float32 field", option, real);
         if (st == ATTN_OK) attn_case_field_set_real(c, f, real);
         return st;
