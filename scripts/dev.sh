@@ -10,8 +10,8 @@
 #   scripts/dev.sh deps                      only install the Debian packages
 # BUILD_DIR (default build) and BUILD_TYPE (default RelWithDebInfo) may be set; for `python`,
 # PYTHON (default python3, >= 3.9), ATTN_PY_TORCH=1 (install torch too and run its tests; off by
-# default: PyPI's torch is the CUDA build, 5 GB) and ATTN_PY_CUDA=0 (no flex-cuda plugin even
-# where nvcc is found).
+# default: PyPI's torch is the CUDA build, 5 GB) and ATTN_PY_CUDA=1 (build the flex-cuda plugin
+# into the wheel; by default only where a GPU is found).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -52,8 +52,12 @@ python_package() {
     # index (download.pytorch.org) is not reachable from every machine this runs on.  Opt-in, so
     # that the README's test command and CI stay light; the numpy tests cover every backend.
     [ "${ATTN_PY_TORCH:-0}" = 1 ] && "$venv/bin/pip" install -q --no-cache-dir torch
+    # flex-cuda in the wheel only where it can run (a GPU here) or when asked (ATTN_PY_CUDA=1, to
+    # carry the wheel to a GPU machine): its kernels take minutes to compile on two cores.
+    gpu=0
+    command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && gpu=1
     cuda=""
-    [ "${ATTN_PY_CUDA:-1}" = 0 ] && cuda="--config-settings=cmake.define.CMAKE_CUDA_COMPILER=NOTFOUND"
+    [ "${ATTN_PY_CUDA:-$gpu}" = 0 ] && cuda="--config-settings=cmake.define.CMAKE_CUDA_COMPILER=NOTFOUND"
     CMAKE_BUILD_PARALLEL_LEVEL=$JOBS "$venv/bin/pip" install -q ./python \
         --config-settings=build-dir="$PWD/build-py/cmake" $cuda
     # From the repository root, so that python/attn (the sources, without libattn) is not the
