@@ -33,6 +33,9 @@ typedef struct attn_handed_problem {
 attn_status attn_problem_hand_over(const attn_problem *given, attn_handed_problem *out, attn_error *err);
 /* The same after attn_problem_adopt_valid: validated, then copied. */
 attn_status attn_problem_hand_over_valid(const attn_problem *given, attn_handed_problem *out, attn_error *err);
+/* attn_backend_check on a problem already validated and handed over (attn_select validates once
+ * and hands each candidate a fresh copy, so that no candidate sees what another wrote). */
+attn_status attn_backend_check_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err);
 
 /* Looks at a plugin file before dlopen maps it: a regular file, an ELF shared object of this
  * host's class, byte order and machine, whose program headers and PT_LOAD segments lie inside

@@ -187,14 +187,17 @@ attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error
     return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "device_of", st, msg, sizeof msg, err);
 }
 
+attn_status attn_backend_check_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
+    char msg[ATTN_MSG_CAP] = "";
+    attn_status st = backend->api->check(backend->instance, &handed->problem, msg, sizeof msg);
+    if (st == ATTN_OK) return ATTN_OK;
+    return plugin_failure(backend, "check", st, msg, sizeof msg, err);
+}
+
 attn_status attn_backend_check(attn_backend *backend, const attn_problem *problem, attn_error *err) {
     attn_handed_problem handed;
     attn_status st = attn_problem_hand_over_valid(problem, &handed, err);
-    if (st != ATTN_OK) return st;
-    char msg[ATTN_MSG_CAP] = "";
-    st = backend->api->check(backend->instance, &handed.problem, msg, sizeof msg);
-    if (st == ATTN_OK) return ATTN_OK;
-    return plugin_failure(backend, "check", st, msg, sizeof msg, err);
+    return st == ATTN_OK ? attn_backend_check_handed(backend, &handed, err) : st;
 }
 
 /* No check() first: a plugin's run() refuses through the same code path as its check()

@@ -94,8 +94,10 @@ attn_status attn_select(attn_backend *const *candidates, uint32_t count, const c
             continue;
         }
         attn_error why = {0};
+        attn_handed_problem handed; /* validated above: only the copy is made again */
         e->tried = 1;
-        e->status = attn_backend_check(candidates[n], problem, &why);
+        e->status = attn_problem_hand_over(problem, &handed, &why);
+        if (e->status == ATTN_OK) e->status = attn_backend_check_handed(candidates[n], &handed, &why);
         if (e->status == ATTN_OK) {
             r->chosen = (int32_t)n;
             *chosen = candidates[n];
