@@ -43,3 +43,14 @@ def test_check_rejects_unknown_keywords() -> None:
         assert "casual" in str(e)
     else:
         raise AssertionError("a misspelt keyword must not be ignored")
+
+
+def test_import_attn_imports_no_torch() -> None:
+    # attn.torch is imported on first use only; numpy-only installs (CI) never need torch.
+    import subprocess
+    import sys
+
+    code = "import sys, attn; attn.matrix; attn.backends(); assert 'torch' not in sys.modules, 'torch imported'"
+    # cwd="/": never the source folder python/, whose attn has no bundled libattn
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd="/")
+    assert done.returncode == 0, done.stderr
