@@ -203,11 +203,21 @@ attn_status attn_backend_check(attn_backend *backend, const attn_problem *proble
 /* No check() first: a plugin's run() refuses through the same code path as its check()
  * (PLUGINS.md), so asking twice would only pay for the capability test (and any planning
  * behind it) twice.  A refusal comes back from run() with its reason. */
-static attn_status run_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
+static attn_status start_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
     attn_status st = backend->api->run(backend->instance, &handed->problem, msg, sizeof msg);
-    if (st != ATTN_OK) return plugin_failure(backend, "run", st, msg, sizeof msg, err);
-    return attn_backend_synchronize(backend, err);
+    return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "run", st, msg, sizeof msg, err);
+}
+
+static attn_status run_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
+    attn_status st = start_handed(backend, handed, err);
+    return st == ATTN_OK ? attn_backend_synchronize(backend, err) : st;
+}
+
+attn_status attn_backend_enqueue(attn_backend *backend, const attn_problem *problem, attn_error *err) {
+    attn_handed_problem handed;
+    attn_status st = attn_problem_hand_over_valid(problem, &handed, err);
+    return st == ATTN_OK ? start_handed(backend, &handed, err) : st;
 }
 
 attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err) {

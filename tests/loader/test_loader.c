@@ -319,6 +319,42 @@ static void test_plugin_cannot_change_callers_arrays(void **state) {
     small_free(&s);
 }
 
+/* attn_backend_enqueue starts a run without waiting for it: it validates like attn_backend_run,
+ * hands the plugin's refusal back the same way, and never calls synchronize (the fake's
+ * synchronize fails, so attn_backend_run, which waits, reports it and enqueue does not). */
+static void test_enqueue_does_not_wait(void **state) {
+    (void)state;
+    small_problem s;
+    small_init(&s, 1, 2, 1, 3, 5, 4, 4);
+    attn_backend *backend = open_plugin(FAKE_SYNC_FAILS_PATH, NULL, 0);
+    attn_error err = {0};
+    assert_int_equal(attn_backend_enqueue(backend, &s.p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_run(backend, &s.p, &err), ATTN_E_DEVICE);
+    assert_contains(err.message, "synchronize was called");
+    assert_int_equal(attn_backend_synchronize(backend, &err), ATTN_E_DEVICE);
+    int64_t kept = s.p.o.strides[2];
+    s.p.o.strides[2] = 0; /* O's rows on one another: validation refuses it before the plugin runs */
+    assert_int_equal(attn_backend_enqueue(backend, &s.p, &err), ATTN_E_INVALID);
+    s.p.o.strides[2] = kept;
+    attn_backend_close(backend);
+
+    /* On the reference, what enqueue computes is what run computes. */
+    for (int64_t n = 0; n < 2 * 3 * 4; ++n) s.q[n] = (float)(n % 7) - 3.0f;
+    for (int64_t n = 0; n < 5 * 4; ++n) s.k[n] = s.v[n] = (float)(n % 5) - 2.0f;
+    backend = open_plugin(SDPA_REF_PATH, NULL, 0);
+    assert_int_equal(attn_backend_enqueue(backend, &s.p, &err), ATTN_OK);
+    assert_int_equal(attn_backend_synchronize(backend, &err), ATTN_OK);
+    size_t bytes = sizeof(float) * 2 * 3 * 4; /* O: B 1, Hq 2, Tq 3, Dv 4 */
+    void *first = malloc(bytes);
+    assert_non_null(first);
+    memcpy(first, s.p.o.data, bytes);
+    assert_int_equal(attn_backend_run(backend, &s.p, &err), ATTN_OK);
+    assert_memory_equal(first, s.p.o.data, bytes);
+    free(first);
+    attn_backend_close(backend);
+    small_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_file),          cmocka_unit_test(test_not_an_elf),
@@ -330,6 +366,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_plugin),      cmocka_unit_test(test_foreign_elf),
         cmocka_unit_test(test_not_a_regular_file),    cmocka_unit_test(test_unterminated_plugin_message),
         cmocka_unit_test(test_plugin_cannot_change_callers_arrays),
+        cmocka_unit_test(test_enqueue_does_not_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

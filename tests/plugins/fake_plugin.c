@@ -19,6 +19,7 @@
  *                           read no further than the buffer
  *   FAKE_SCRIBBLE_ARRAYS    check() and run() accept, after writing garbage into every entry of
  *                           q's and o's shape and strides: the caller's arrays must not change
+ *   FAKE_SYNC_FAILS         run() accepts, synchronize() fails: shows which calls wait
  *
  * Everything it is not testing is well-formed (cpu_device.h services, a real create). */
 #include <attn/plugin/attn_plugin.h>
@@ -39,6 +40,7 @@
 #define FAKE_HEAD_DIM_64 10
 #define FAKE_UNTERMINATED_MSG 11
 #define FAKE_SCRIBBLE_ARRAYS 12
+#define FAKE_SYNC_FAILS 13
 
 #ifndef FAKE_MODE
 #error "FAKE_MODE must be set to one of the FAKE_* values"
@@ -105,6 +107,11 @@ static attn_status fake_check(void *backend, const attn_problem *problem, char *
     scribble(&problem->q);
     scribble(&problem->o);
     return ATTN_OK;
+#elif FAKE_MODE == FAKE_SYNC_FAILS
+    (void)problem;
+    (void)msg;
+    (void)msg_cap;
+    return ATTN_OK; /* accepts, computes nothing: only the waiting is under test */
 #else
     (void)problem;
     snprintf(msg, msg_cap, "the fake plugin computes nothing");
@@ -144,6 +151,20 @@ static attn_status fake_describe(void *backend, char *out, uint32_t out_cap) {
 #define FAKE_DESCRIBE NULL /* an ABI 1.1 table that does not implement describe() */
 #endif
 
+#if FAKE_MODE == FAKE_SYNC_FAILS
+static attn_status fake_synchronize(void *backend, char *msg, uint32_t msg_cap) {
+    (void)backend;
+    (void)&cpu_synchronize; /* replaced by this one */
+    snprintf(msg, msg_cap, "synchronize was called");
+    return ATTN_E_DEVICE;
+}
+#define FAKE_SERVICES                                                                                            \
+    .alloc = cpu_alloc, .free = cpu_free, .copy_to_device = cpu_copy, .copy_to_host = cpu_copy,                   \
+    .synchronize = fake_synchronize
+#else
+#define FAKE_SERVICES ATTN_CPU_DEVICE_SERVICES
+#endif
+
 static const attn_plugin_api fake_api = {
     sizeof(attn_plugin_api),
     FAKE_ABI,
@@ -155,7 +176,7 @@ static const attn_plugin_api fake_api = {
     cpu_device_of,
     fake_check,
     FAKE_RUN,
-    ATTN_CPU_DEVICE_SERVICES,
+    FAKE_SERVICES,
     FAKE_DESCRIBE,
 };
 

@@ -78,6 +78,11 @@ ATTN_API attn_status attn_backend_check(attn_backend *backend, const attn_proble
 /* Validates, runs and synchronises.  A refusal comes from the plugin's run(), which refuses
  * through the same code path as its check(). */
 ATTN_API attn_status attn_backend_run(attn_backend *backend, const attn_problem *problem, attn_error *err);
+/* Validates and starts the run without waiting for it: a device backend enqueues its work on
+ * problem->stream and returns; O and LSE are ready, and the inputs free to change, once that
+ * stream (or attn_backend_synchronize) has finished it.  What an application that owns its
+ * streams calls, and what a CUDA graph can capture.  A CPU backend has finished on return. */
+ATTN_API attn_status attn_backend_enqueue(attn_backend *backend, const attn_problem *problem, attn_error *err);
 /* The steady-state call of a loop: the plugin's run() and synchronize, without validation.
  * Only for a problem that attn_backend_check accepted, unchanged since but for the data behind
  * its tensors (a decode loop, a benchmark); attn_backend_run validates every call. */
