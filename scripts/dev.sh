@@ -113,8 +113,8 @@ fuzz)
     seconds=${1:-60}
     # Only the fuzz targets (libattn and the tools' .npy reader): the plugins are not fuzzed.
     CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF >/dev/null
-    cmake --build build-fuzz -j "$JOBS" --target fuzz_config fuzz_casefile fuzz_npy fuzz_problem
-    for target in config casefile npy problem; do
+    cmake --build build-fuzz -j "$JOBS" --target fuzz_config fuzz_casefile fuzz_npy fuzz_problem fuzz_expr
+    for target in config casefile npy problem expr; do
         # New inputs go to a scratch folder; the committed corpus is only read.
         scratch=$(mktemp -d)
         echo "fuzz_$target: ${seconds} s"
