@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "expr_internal.h"
+#include "internal/edit_distance.h"
 
 static const expr_function functions[] = {
     {"where", 3}, {"min", 2}, {"max", 2}, {"clamp", 3}, {"abs", 1}, {"exp", 1}, {"log", 1}, {"tanh", 1}, {"sqrt", 1},
@@ -37,31 +38,10 @@ int expr_name_reserved(const char *name, size_t len) {
            same("false", name, len);
 }
 
-/* Levenshtein distance, for names of at most NAME_MAX_SUGGEST bytes (longer ones get no
- * suggestion: nobody mistypes a 60-letter name by two letters). */
-#define NAME_MAX_SUGGEST 64
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb) {
-    size_t row[NAME_MAX_SUGGEST + 1];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diagonal + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diagonal = up;
-        }
-    }
-    return row[lb];
-}
-
 static void consider(const char *candidate, const char *name, size_t len, const char **best, size_t *best_distance) {
     size_t lc = strlen(candidate);
-    if (lc > NAME_MAX_SUGGEST) return;
-    size_t d = edit_distance(name, len, candidate, lc);
+    if (lc > ATTN_EDIT_DISTANCE_MAX) return;
+    size_t d = attn_edit_distance(name, len, candidate, lc);
     if (d < *best_distance && d < len) {
         *best = candidate;
         *best_distance = d;
@@ -69,7 +49,7 @@ static void consider(const char *candidate, const char *name, size_t len, const 
 }
 
 const char *expr_suggest(const expr_parser *p, const char *name, size_t len) {
-    if (len > NAME_MAX_SUGGEST) return NULL;
+    if (len > ATTN_EDIT_DISTANCE_MAX) return NULL;
     const char *best = NULL;
     size_t best_distance = 3; /* at most 2 edits */
     for (size_t k = 0; k < VARIABLE_COUNT; k++)

@@ -1,6 +1,8 @@
 /* libyaml document loading and the typed scalar readers shared by config and case files. */
 #include "yaml_doc.h"
 
+#include "edit_distance.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -213,33 +215,12 @@ attn_status attn_yaml_expect_mapping(attn_yaml *y, const yaml_node_t *node, cons
     return attn_yaml_fail(y, node, NULL, err, "%s must be a mapping of keys to values, found %s", what, node_kind(node));
 }
 
-/* Edit distance, for "did you mean". Keys are short. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63) return (size_t)-1;
-    size_t row[64];
-    for (size_t j = 0; j <= lb; ++j) row[j] = j;
-    for (size_t i = 1; i <= la; ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; ++j) {
-            size_t above = row[j];
-            size_t best = diagonal + (a[i - 1] != b[j - 1]);
-            if (above + 1 < best) best = above + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diagonal = above;
-        }
-    }
-    return row[lb];
-}
-
 attn_status attn_yaml_unknown_key(attn_yaml *y, const yaml_node_t *key_node, const char *const *known, attn_error *err) {
     const char *key = key_node->type == YAML_SCALAR_NODE ? (const char *)key_node->data.scalar.value : "(not a scalar)";
     const char *nearest = NULL;
     size_t best = (size_t)-1;
     for (const char *const *k = known; *k; ++k) {
-        size_t distance = edit_distance(key, *k);
+        size_t distance = attn_edit_distance(key, strlen(key), *k, strlen(*k));
         if (distance < best) {
             best = distance;
             nearest = *k;
