@@ -137,27 +137,25 @@ _attention_op.register_autograd(_backward, setup_context=_setup_context)
 # ---- Python entry points ---------------------------------------------------------------------
 
 
-def _int32(value: Any, like: torch.Tensor, argname: str) -> Optional[torch.Tensor]:
-    """Lengths and document ids as int32 tensors on the inputs' device (the op takes tensors)."""
+def _on_device(value: Any, like: torch.Tensor, dtype: torch.dtype, argname: str, what: str) -> Optional[torch.Tensor]:
+    """An optional argument as a tensor of `dtype` on the inputs' device (the op takes tensors)."""
     if value is None:
         return None
     if isinstance(value, torch.Tensor):
-        return value.to(device=like.device, dtype=torch.int32)
+        return value.to(device=like.device, dtype=dtype)
     try:
-        return torch.as_tensor(value, dtype=torch.int32, device=like.device)
+        return torch.as_tensor(value, dtype=dtype, device=like.device)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise TypeError(f"{argname}: expected integers (a list or a tensor), got {value!r}: {e}") from e
+        raise TypeError(f"{argname}: expected {what} (a list or a tensor), got {value!r}: {e}") from e
+
+
+def _int32(value: Any, like: torch.Tensor, argname: str) -> Optional[torch.Tensor]:
+    """Lengths and document ids."""
+    return _on_device(value, like, torch.int32, argname, "integers")
 
 
 def _float32(value: Any, like: torch.Tensor, argname: str) -> Optional[torch.Tensor]:
-    if value is None:
-        return None
-    if isinstance(value, torch.Tensor):
-        return value.to(device=like.device, dtype=torch.float32)
-    try:
-        return torch.as_tensor(value, dtype=torch.float32, device=like.device)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise TypeError(f"{argname}: expected numbers (a list or a tensor), got {value!r}: {e}") from e
+    return _on_device(value, like, torch.float32, argname, "numbers")
 
 
 def attention(
