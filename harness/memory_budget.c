@@ -13,7 +13,9 @@ double attn_instance_estimated_bytes(const attn_case *c) {
     if (c->modifier == ATTN_MOD_SYNAPTIC) inputs += (double)c->batch * (double)c->q_heads * keys;
     if (c->doc_count) inputs += (double)c->batch * ((double)c->q_len + keys);
     double outputs = rows * (double)(c->value_dim + 1); /* O and LSE */
-    return 4.0 * (2.0 * inputs + 4.0 * outputs);
+    /* Six float copies of the outputs: golden, baseline, the backend's, its staging, and the
+     * float64 tolerance (two floats wide). */
+    return 4.0 * (2.0 * inputs + 6.0 * outputs);
 }
 
 /* "512M" -> 536870912; 0 on a malformed value. */
@@ -76,7 +78,7 @@ attn_status attn_instance_check_budget(const attn_case *c, attn_error *err) {
     if (need <= budget) return ATTN_OK;
     char need_text[32], budget_text[32];
     return attn_error_set(err, ATTN_E_NOMEM,
-                          "%s: needs about %s (inputs, their device copy and four copies of the outputs), above the "
+                          "%s: needs about %s (inputs, their device copy and six copies of the outputs), above the "
                           "memory budget of %s from %s; set ATTN_MEMORY_BUDGET to change it",
                           c->name[0] ? c->name : c->row, human_bytes(need, need_text, sizeof need_text),
                           human_bytes(budget, budget_text, sizeof budget_text), source);
