@@ -44,10 +44,14 @@ build() { # build <dir> [cmake args]
 # The Python package (python/): a virtualenv of its own under build-py/ (never the system's
 # site-packages), `pip install ./python` (scikit-build-core runs this project's CMake, in
 # build-py/cmake so that a second run only relinks), then pytest on the installed package.
-python_package() {
+python_venv() {
     venv=build-py/venv
     [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
     "$venv/bin/pip" install -q numpy pytest
+}
+
+python_package() {
+    python_venv
     # torch from PyPI is the CUDA build (5 GB with its nvidia-* wheels, 90 s here); the CPU-only
     # index (download.pytorch.org) is not reachable from every machine this runs on.  Opt-in, so
     # that the README's test command and CI stay light; the numpy tests cover every backend.
@@ -75,10 +79,11 @@ matrix)
     exec "$BUILD_DIR/bin/attnmatrix" "$@"
     ;;
 test)
-    deps
+    deps python3 python3-venv
+    # The venv first: CMake finds its Python (with numpy) for the python-host plugin's tests.
+    python_venv
     build "$BUILD_DIR"
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
-    deps python3 python3-venv
     python_package
     ;;
 python)
@@ -106,7 +111,7 @@ valgrind)
 tsan)
     deps
     BUILD_TYPE=Debug build build-tsan -DATTN_SANITIZE=thread
-    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R "test_threads|test_loader|test_reference"
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R "test_threads|test_loader|test_reference|test_python_threads"
     ;;
 fuzz)
     deps clang libclang-rt-14-dev
