@@ -189,7 +189,9 @@ attn_status attn_backend_device(attn_backend *backend, DLDevice *out, attn_error
 
 attn_status attn_backend_check_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
-    attn_status st = backend->api->check(backend->instance, &handed->problem, msg, sizeof msg);
+    attn_status st = attn_plugin_reads_problem(backend->api, backend->name, &handed->problem, err);
+    if (st != ATTN_OK) return st;
+    st = backend->api->check(backend->instance, &handed->problem, msg, sizeof msg);
     if (st == ATTN_OK) return ATTN_OK;
     return plugin_failure(backend, "check", st, msg, sizeof msg, err);
 }
@@ -205,7 +207,9 @@ attn_status attn_backend_check(attn_backend *backend, const attn_problem *proble
  * behind it) twice.  A refusal comes back from run() with its reason. */
 static attn_status start_handed(attn_backend *backend, const attn_handed_problem *handed, attn_error *err) {
     char msg[ATTN_MSG_CAP] = "";
-    attn_status st = backend->api->run(backend->instance, &handed->problem, msg, sizeof msg);
+    attn_status st = attn_plugin_reads_problem(backend->api, backend->name, &handed->problem, err);
+    if (st != ATTN_OK) return st;
+    st = backend->api->run(backend->instance, &handed->problem, msg, sizeof msg);
     return st == ATTN_OK ? ATTN_OK : plugin_failure(backend, "run", st, msg, sizeof msg, err);
 }
 

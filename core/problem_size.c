@@ -37,6 +37,43 @@ attn_status attn_problem_adopt(const attn_problem *given, attn_problem *out, att
     return ATTN_OK;
 }
 
+/* Points a present tensor's shape and strides at the given copies of them. */
+static attn_status own_tensor_arrays(DLTensor *t, const char *name, int64_t *shape, int64_t *strides, attn_error *err) {
+    if (!attn_tensor_present(t)) return ATTN_OK; /* a plugin never reads an absent tensor's arrays */
+    if (t->ndim < 0 || t->ndim > ATTN_PROBLEM_MAX_RANK)
+        return attn_error_set(err, ATTN_E_INVALID, "%s: rank %d is outside 0..%d", name, t->ndim, ATTN_PROBLEM_MAX_RANK);
+    if (!t->shape || !t->strides)
+        return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given", name);
+    memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    memcpy(strides, t->strides, sizeof(int64_t) * (size_t)t->ndim);
+    t->shape = shape;
+    t->strides = strides;
+    return ATTN_OK;
+}
+
+/* ABI 1.2's aux tensors: the array and the names array are copied too, so that a plugin holds
+ * nothing of the caller's but the names' text and the data. */
+static attn_status own_aux(attn_handed_problem *out, attn_error *err) {
+    attn_problem *p = &out->problem;
+    if (p->aux_count == 0) {
+        p->aux = NULL;
+        p->aux_names = NULL;
+        return ATTN_OK;
+    }
+    if (p->aux_count > ATTN_PROBLEM_MAX_AUX || !p->aux || !p->aux_names)
+        return attn_error_set(err, ATTN_E_INVALID, "aux_count %u: at most %d, with aux and aux_names given", p->aux_count,
+                              ATTN_PROBLEM_MAX_AUX);
+    memcpy(out->aux, p->aux, sizeof(DLTensor) * p->aux_count);
+    memcpy(out->aux_names, p->aux_names, sizeof(const char *) * p->aux_count);
+    for (uint32_t k = 0; k < p->aux_count; ++k) {
+        attn_status st = own_tensor_arrays(&out->aux[k], "aux", out->aux_shape[k], out->aux_strides[k], err);
+        if (st != ATTN_OK) return st;
+    }
+    p->aux = out->aux;
+    p->aux_names = out->aux_names;
+    return ATTN_OK;
+}
+
 /* Points each present tensor's shape and strides at out's own copies of them. */
 static attn_status own_arrays(attn_handed_problem *out, attn_error *err) {
     attn_problem *p = &out->problem;
@@ -51,19 +88,10 @@ static attn_status own_arrays(attn_handed_problem *out, attn_error *err) {
                    {&p->synaptic_w, "synaptic_w"}};
     _Static_assert(sizeof tensors / sizeof tensors[0] == ATTN_PROBLEM_TENSORS, "every tensor of attn_problem");
     for (size_t n = 0; n < ATTN_PROBLEM_TENSORS; ++n) {
-        DLTensor *t = tensors[n].tensor;
-        if (!attn_tensor_present(t)) continue; /* a plugin never reads an absent tensor's arrays */
-        if (t->ndim < 0 || t->ndim > ATTN_PROBLEM_MAX_RANK)
-            return attn_error_set(err, ATTN_E_INVALID, "%s: rank %d is outside 0..%d", tensors[n].name, t->ndim,
-                                  ATTN_PROBLEM_MAX_RANK);
-        if (!t->shape || !t->strides)
-            return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given", tensors[n].name);
-        memcpy(out->shape[n], t->shape, sizeof(int64_t) * (size_t)t->ndim);
-        memcpy(out->strides[n], t->strides, sizeof(int64_t) * (size_t)t->ndim);
-        t->shape = out->shape[n];
-        t->strides = out->strides[n];
+        attn_status st = own_tensor_arrays(tensors[n].tensor, tensors[n].name, out->shape[n], out->strides[n], err);
+        if (st != ATTN_OK) return st;
     }
-    return ATTN_OK;
+    return own_aux(out, err);
 }
 
 attn_status attn_problem_hand_over(const attn_problem *given, attn_handed_problem *out, attn_error *err) {

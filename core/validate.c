@@ -5,84 +5,7 @@
 
 #include "attn/host/attn_host.h"
 #include "internal.h"
-#include "internal/checked_math.h"
-
-typedef struct byte_span {
-    uintptr_t begin, end; /* [begin, end); empty when begin == end */
-} byte_span;
-
-static int is_float_dtype(DLDataType t) {
-    if (t.lanes != 1) return 0;
-    return (t.code == kDLFloat && (t.bits == 32 || t.bits == 16)) || (t.code == kDLBfloat && t.bits == 16);
-}
-
-static const char *dtype_text(DLDataType t) {
-    if (t.lanes != 1) return "a vector type";
-    if (t.code == kDLFloat && t.bits == 32) return "float32";
-    if (t.code == kDLFloat && t.bits == 16) return "float16";
-    if (t.code == kDLBfloat && t.bits == 16) return "bfloat16";
-    if (t.code == kDLInt && t.bits == 32) return "int32";
-    return "an unsupported dtype";
-}
-
-/* Shape, strides and byte extent of one present tensor, with expected shape (-1: any). */
-static attn_status check_tensor(const DLTensor *t, const char *name, int32_t ndim, const int64_t *expected,
-                                byte_span *span, attn_error *err) {
-    if (t->ndim != ndim)
-        return attn_error_set(err, ATTN_E_INVALID, "%s: rank %d, expected %d", name, t->ndim, ndim);
-    if (!t->shape || !t->strides)
-        return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given (strides are never NULL)",
-                              name);
-    int64_t last = 0; /* largest element offset */
-    int empty = 0;
-    for (int32_t d = 0; d < ndim; ++d) {
-        if (t->shape[d] < 0)
-            return attn_error_set(err, ATTN_E_INVALID, "%s: dimension %d is negative (%lld)", name, d,
-                                  (long long)t->shape[d]);
-        if (expected[d] >= 0 && t->shape[d] != expected[d])
-            return attn_error_set(err, ATTN_E_INVALID, "%s: dimension %d is %lld, expected %lld", name, d,
-                                  (long long)t->shape[d], (long long)expected[d]);
-        if (t->strides[d] < 0)
-            return attn_error_set(err, ATTN_E_INVALID, "%s: stride %d is negative (%lld)", name, d,
-                                  (long long)t->strides[d]);
-        if (t->shape[d] == 0) empty = 1;
-    }
-    int64_t elem = t->dtype.bits / 8;
-    span->begin = span->end = (uintptr_t)t->data;
-    if (empty) return ATTN_OK;
-    for (int32_t d = 0; d < ndim; ++d) {
-        int64_t term;
-        if (!attn_mul_i64(t->shape[d] - 1, t->strides[d], &term) || !attn_add_i64(last, term, &last))
-            return attn_error_set(err, ATTN_E_INVALID, "%s: strides overflow 64 bits at dimension %d", name, d);
-    }
-    int64_t bytes, offset_bytes;
-    if (!attn_mul_i64(last + 1, elem, &bytes) || (int64_t)t->byte_offset < 0 ||
-        !attn_add_i64(bytes, (int64_t)t->byte_offset, &offset_bytes) || (uint64_t)offset_bytes > UINTPTR_MAX - (uintptr_t)t->data)
-        return attn_error_set(err, ATTN_E_INVALID, "%s: byte extent overflows 64 bits", name);
-    span->begin = (uintptr_t)t->data + (uintptr_t)t->byte_offset;
-    span->end = (uintptr_t)t->data + (uintptr_t)offset_bytes;
-    return ATTN_OK;
-}
-
-/* An output written through a zero stride would be written twice by different rows. */
-static attn_status check_writable(const DLTensor *t, const char *name, attn_error *err) {
-    /* An output with no element (Tq = 0, B = 0) is never written, so it cannot overlap itself. */
-    for (int32_t d = 0; d < t->ndim; ++d)
-        if (t->shape[d] == 0) return ATTN_OK;
-    for (int32_t d = 0; d < t->ndim; ++d)
-        if (t->shape[d] > 1 && t->strides[d] == 0)
-            return attn_error_set(err, ATTN_E_INVALID, "%s: stride %d is 0 on a dimension of size %lld: outputs must not overlap themselves",
-                                  name, d, (long long)t->shape[d]);
-    return ATTN_OK;
-}
-
-static int same_device(const DLTensor *a, const DLTensor *b) {
-    return a->device.device_type == b->device.device_type && a->device.device_id == b->device.device_id;
-}
-
-static int spans_overlap(byte_span a, byte_span b) {
-    return a.begin < a.end && b.begin < b.end && a.begin < b.end && b.begin < a.end;
-}
+#include "tensor_check.h"
 
 typedef struct named_tensor {
     const DLTensor *tensor;
@@ -105,14 +28,14 @@ static attn_status validate_adopted(const attn_problem *p, attn_error *err) {
         if (!main_tensors[n]->shape || !main_tensors[n]->strides)
             return attn_error_set(err, ATTN_E_INVALID, "%s: shape and strides must both be given (strides are never NULL)",
                                   main_names[n]);
-        if (!is_float_dtype(main_tensors[n]->dtype))
+        if (!attn_is_float_dtype(main_tensors[n]->dtype))
             return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s (code %u, %u bits); expected float32, float16 or bfloat16",
-                                  main_names[n], dtype_text(main_tensors[n]->dtype), main_tensors[n]->dtype.code,
+                                  main_names[n], attn_dtype_text(main_tensors[n]->dtype), main_tensors[n]->dtype.code,
                                   main_tensors[n]->dtype.bits);
         if (memcmp(&main_tensors[n]->dtype, &p->q.dtype, sizeof p->q.dtype) != 0)
             return attn_error_set(err, ATTN_E_INVALID, "%s: dtype %s differs from q's %s", main_names[n],
-                                  dtype_text(main_tensors[n]->dtype), dtype_text(p->q.dtype));
-        if (!same_device(main_tensors[n], &p->q))
+                                  attn_dtype_text(main_tensors[n]->dtype), attn_dtype_text(p->q.dtype));
+        if (!attn_same_device(main_tensors[n], &p->q))
             return attn_error_set(err, ATTN_E_INVALID, "%s: on device (%d, %d), q is on (%d, %d)", main_names[n],
                                   (int)main_tensors[n]->device.device_type, main_tensors[n]->device.device_id,
                                   (int)p->q.device.device_type, p->q.device.device_id);
@@ -148,26 +71,26 @@ static attn_status validate_adopted(const attn_problem *p, attn_error *err) {
         named_tensor *t = &tensors[n];
         if (!attn_tensor_present(t->tensor)) continue;
         if (t->want_int32 == 1 && (t->tensor->dtype.code != kDLInt || t->tensor->dtype.bits != 32 || t->tensor->dtype.lanes != 1))
-            return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s, expected int32", t->name, dtype_text(t->tensor->dtype));
+            return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s, expected int32", t->name, attn_dtype_text(t->tensor->dtype));
         if (t->want_int32 == 2 && (t->tensor->dtype.code != kDLFloat || t->tensor->dtype.bits != 32 || t->tensor->dtype.lanes != 1))
-            return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s, expected float32", t->name, dtype_text(t->tensor->dtype));
-        if (!same_device(t->tensor, &p->q))
+            return attn_error_set(err, ATTN_E_INVALID, "%s: dtype is %s, expected float32", t->name, attn_dtype_text(t->tensor->dtype));
+        if (!attn_same_device(t->tensor, &p->q))
             return attn_error_set(err, ATTN_E_INVALID, "%s: not on q's device", t->name);
-        attn_status st = check_tensor(t->tensor, t->name, t->ndim, t->expected, &t->span, err);
+        attn_status st = attn_check_tensor(t->tensor, t->name, t->ndim, t->expected, &t->span, err);
         if (st != ATTN_OK) return st;
     }
     if (attn_tensor_present(&p->doc_q) != attn_tensor_present(&p->doc_k))
         return attn_error_set(err, ATTN_E_INVALID, "doc_q and doc_k must be given together");
 
-    attn_status st = check_writable(&p->o, "o", err);
-    if (st == ATTN_OK && attn_tensor_present(&p->lse)) st = check_writable(&p->lse, "lse", err);
+    attn_status st = attn_check_writable(&p->o, "o", err);
+    if (st == ATTN_OK && attn_tensor_present(&p->lse)) st = attn_check_writable(&p->lse, "lse", err);
     if (st != ATTN_OK) return st;
     /* Outputs (o at 3, lse at 4) must not overlap any other tensor. */
     for (size_t out = 3; out <= 4; ++out) {
         if (!attn_tensor_present(tensors[out].tensor)) continue;
         for (size_t n = 0; n < count; ++n) {
             if (n == out || !attn_tensor_present(tensors[n].tensor)) continue;
-            if (spans_overlap(tensors[out].span, tensors[n].span))
+            if (attn_spans_overlap(tensors[out].span, tensors[n].span))
                 return attn_error_set(err, ATTN_E_INVALID, "%s aliases %s: outputs must not overlap any other tensor",
                                       tensors[out].name, tensors[n].name);
         }
@@ -205,7 +128,7 @@ static attn_status validate_adopted(const attn_problem *p, attn_error *err) {
         return attn_error_set(err, ATTN_E_INVALID, "dropout p %g is outside [0, 1)", (double)p->dropout_p);
     if (!isfinite(p->scale) || p->scale < 0.0)
         return attn_error_set(err, ATTN_E_INVALID, "scale %g must be finite and >= 0 (0 means 1/sqrt(D))", p->scale);
-    return ATTN_OK;
+    return attn_problem_validate_expressions(p, err);
 }
 
 attn_status attn_problem_adopt_valid(const attn_problem *given, attn_problem *out, attn_error *err) {

@@ -68,10 +68,11 @@ static void evaluate(const attn_expr *e) {
     } points[] = {
         {0, 0, 0, 0, 0.0}, {1, 2, 7, 3, -1.5}, {0, 1, -5, 100, 1e30}, {3, 0, 2, 2, NAN}, {0, 4, INT64_MAX, INT64_MIN, -INFINITY},
     };
-    attn_expr_value scratch[ATTN_EXPR_MAX_NODES], out;
+    static attn_expr_scratch scratch;
+    attn_expr_value out;
     for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
         attn_expr_env env = {points[p].b, points[p].h, points[p].q, points[p].kv, points[p].score, e->aux_count, aux};
-        int status = attn_expr_eval(e, &env, scratch, &out);
+        int status = attn_expr_eval(e, &env, &scratch, &out);
         if (status != ATTN_EXPR_OK && status != ATTN_EXPR_E_DIV_ZERO && status != ATTN_EXPR_E_INDEX) __builtin_trap();
     }
 done:

@@ -137,6 +137,10 @@ static int64_t row_scores(ref_rows *r, row_scratch *s, double *m, double *dot) {
         if (!s->visible[j]) continue;
         double x, a;
         s->score[j] = ref_rows_score(r, j, &x, &a);
+        if (s->score[j] == -INFINITY) { /* score_mod hid it */
+            s->visible[j] = 0;
+            continue;
+        }
         *dot = fmax(*dot, fmax(a, a / r->scale));
         s->delta[j] = U32 * (C_DOT * sqrt((double)r->d) * gain * a + C_MOD * fabs(s->score[j] - x));
         if (s->score[j] > *m) *m = s->score[j];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "../common/cpu_lengths.h"
+#include "reference_expr.h"
 
 typedef struct ref_rows {
     const attn_problem *p;
@@ -26,6 +27,10 @@ typedef struct ref_rows {
     int64_t b, h, i, kv_head;
     attn_row_mask mask;
     float *q_row, *k_row, *v_row; /* scratch: the query row and one key / value row */
+    /* ABI 1.2's expressions (x.e NULL when absent) and their first run-time error */
+    ref_expr mask_mod, score_mod;
+    attn_expr_scratch *expr_scratch;
+    ref_expr_error expr_error;
 } ref_rows;
 
 /* Checks the lengths (they index K and V) and takes the scratch rows. */
@@ -52,10 +57,25 @@ static inline attn_status ref_rows_init(ref_rows *r, const attn_problem *p, char
     }
     r->k_row = r->q_row + r->d;
     r->v_row = r->q_row + 2 * r->d;
+    /* A host of an older minor hands a problem without the fields: no expressions then. */
+    if (ATTN_PROBLEM_HAS(p, aux_count)) {
+        ref_expr_bind(&r->mask_mod, p->mask_mod, "mask_mod", p);
+        ref_expr_bind(&r->score_mod, p->score_mod, "score_mod", p);
+    }
+    if (r->mask_mod.e || r->score_mod.e) {
+        r->expr_scratch = malloc(sizeof *r->expr_scratch);
+        if (!r->expr_scratch) {
+            free(r->q_row);
+            snprintf(msg, msg_cap, "out of memory for the expressions' scratch");
+            return ATTN_E_NOMEM;
+        }
+    }
     return ATTN_OK;
 }
 
 static inline void ref_rows_free(ref_rows *r) {
+    free(r->expr_scratch);
+    r->expr_scratch = NULL;
     free(r->q_row);
     r->q_row = r->k_row = r->v_row = NULL;
 }
@@ -87,13 +107,17 @@ static inline int ref_rows_begin(ref_rows *r, int64_t b, int64_t h, int64_t i) {
     return 1;
 }
 
-static inline int ref_rows_key_visible(const ref_rows *r, int64_t j) {
+/* SPEC's rules, then mask_mod where they let the key through (an expression is evaluated only
+ * at pairs the rules leave visible). */
+static inline int ref_rows_key_visible(ref_rows *r, int64_t j) {
     int32_t doc_k = 0;
     if (r->mask.has_docs) {
         int64_t idx[2] = {r->b, j};
         doc_k = attn_load_i32(&r->p->doc_k, idx);
     }
-    return attn_key_visible(&r->mask, j, doc_k);
+    if (!attn_key_visible(&r->mask, j, doc_k)) return 0;
+    if (!r->mask_mod.e) return 1;
+    return ref_expr_eval(&r->mask_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, 0.0, &r->expr_error).i != 0;
 }
 
 /* Loads key / value j of the current row's kv head into the scratch row. */
@@ -137,7 +161,8 @@ static inline double ref_rows_dropout(const ref_rows *r, int64_t j) {
                : 0.0;
 }
 
-/* The float64 score of visible key j (scaled, modified).  When `scaled_dot` is given it gets
+/* The float64 score of visible key j (scaled, modified: by the modifier or by score_mod; a
+ * score of -inf hides the key, which the callers apply).  When `scaled_dot` is given it gets
  * the scaled dot product before the modifier, and `scaled_abs_dot` scale * sum |q_e k_e|:
  * what bounds the rounding error of a float32 dot product. */
 static inline double ref_rows_score(ref_rows *r, int64_t j, double *scaled_dot, double *scaled_abs_dot) {
@@ -151,6 +176,8 @@ static inline double ref_rows_score(ref_rows *r, int64_t j, double *scaled_dot, 
     }
     if (scaled_dot) *scaled_dot = r->scale * dot;
     if (scaled_abs_dot) *scaled_abs_dot = r->scale * abs_dot;
+    if (r->score_mod.e) /* validation refuses score_mod beside a modifier */
+        return ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, r->scale * dot, &r->expr_error).f;
     return attn_modify_score(p->modifier, r->scale * dot, ref_rows_modifier_param(r, j), fabs((double)(r->mask.pos - j)),
                              (double)r->mask.kv_len, p->synaptic_lambda, p->synaptic_eps, p->synaptic_beta);
 }

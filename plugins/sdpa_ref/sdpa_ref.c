@@ -71,6 +71,10 @@ static void golden_row(ref_rows *r, double *scores, unsigned char *visible, doub
         visible[j] = (unsigned char)ref_rows_key_visible(r, j);
         if (!visible[j]) continue;
         scores[j] = ref_rows_score(r, j, NULL, NULL);
+        if (scores[j] == -INFINITY) { /* score_mod hid it */
+            visible[j] = 0;
+            continue;
+        }
         if (scores[j] > m) m = scores[j];
     }
     for (int64_t e = 0; e < r->dv; ++e) acc[e] = 0.0;
@@ -105,6 +109,14 @@ static void baseline_row(ref_rows *r, double *scores, unsigned char *visible, do
         float s = attn_modify_scoref(p->modifier, dot * (float)r->scale, (float)ref_rows_modifier_param(r, j),
                                      fabsf((float)(r->mask.pos - j)), (float)r->mask.kv_len, p->synaptic_lambda,
                                      p->synaptic_eps, p->synaptic_beta);
+        if (r->score_mod.e) /* evaluated in float64 on the float32 score, rounded back */
+            s = (float)ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j,
+                                     (double)(dot * (float)r->scale), &r->expr_error)
+                    .f;
+        if (s == -INFINITY) {
+            visible[j] = 0;
+            continue;
+        }
         scores[j] = s;
         if (s > m) m = s;
     }
@@ -165,8 +177,11 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
     free(scores);
     free(visible);
     free(acc);
+    /* An expression's error at a visible pair fails the call: O holds no answer then. */
+    int expr_status = r.expr_error.status;
+    if (expr_status != ATTN_EXPR_OK) ref_expr_error_message(&r.expr_error, msg, msg_cap);
     ref_rows_free(&r);
-    return ATTN_OK;
+    return expr_status == ATTN_EXPR_OK ? ATTN_OK : ATTN_E_INVALID;
 }
 
 /* ABI 1.1: what attninfo prints.  The reference has no limit to state: it is the spec. */
@@ -175,7 +190,7 @@ static attn_status ref_describe(void *backend, char *out, uint32_t out_cap) {
     snprintf(out, out_cap,
              "mode %s; dtypes float32 float16 bfloat16 (LSE float32); any head dim and value dim; any strides; "
              "features: causal, bidirectional, windows, lengths, documents, prefix-LM, softcap, ALiBi, synaptic, "
-             "dropout (Philox), LSE; %s accumulation; CPU, one query row at a time",
+             "dropout (Philox), LSE, mask_mod and score_mod (interpreted); %s accumulation; CPU, one query row at a time",
              self->baseline ? "baseline" : "golden", self->baseline ? "float32 (P rounded to the dtype)" : "float64");
     return ATTN_OK;
 }
@@ -194,6 +209,7 @@ static const attn_plugin_api sdpa_ref_api = {
     .run = ref_run,
     ATTN_CPU_DEVICE_SERVICES,
     .describe = ref_describe,
+    .reads = ATTN_READS_MASK_MOD | ATTN_READS_SCORE_MOD, /* ABI 1.2: interpreted, reference_expr.h */
 };
 
 ATTN_PLUGIN_ENTRY(sdpa_ref_api)

@@ -28,7 +28,7 @@ class BackendInfo:
     name: str
     plugin: str  # the config's `plugin:` value, as written
     plugin_path: Optional[str]  # the resolved file; None when an optional plugin was not built
-    abi_version: Optional[str]  # "1.1"; None when it did not load
+    abi_version: Optional[str]  # "1.2"; None when it did not load
     device: Optional[str]  # "cpu", "cuda:0"; None when it did not load
     describe: Optional[str]  # the plugin's own summary (ABI 1.1 describe()); None when absent
     error: Optional[str]  # why it did not load; None when it did

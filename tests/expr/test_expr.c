@@ -90,8 +90,8 @@ static int eval_at(const attn_expr *e, point pt, attn_expr_value *out) {
         aux[k] = fx.tensors[d];
     }
     attn_expr_env env = {pt.b, pt.h, pt.q, pt.kv, pt.score, e->aux_count, aux};
-    attn_expr_value scratch[ATTN_EXPR_MAX_NODES];
-    return attn_expr_eval(e, &env, scratch, out);
+    static attn_expr_scratch scratch;
+    return attn_expr_eval(e, &env, &scratch, out);
 }
 
 static double score_at(const char *text, point pt) {
@@ -383,8 +383,9 @@ static void test_aux_table_and_kinds(void **state) {
     attn_expr_tensor view = {data, ATTN_EXPR_ELEM_F32, 2, shape, strides};
     e = parse_ok("rel_bias[2][1]", ATTN_EXPR_SCORE);
     attn_expr_env env = {0, 0, 0, 0, 0, 1, &view};
-    attn_expr_value scratch[8], v;
-    assert_int_equal(attn_expr_eval(e, &env, scratch, &v), ATTN_EXPR_OK);
+    static attn_expr_scratch scratch;
+    attn_expr_value v;
+    assert_int_equal(attn_expr_eval(e, &env, &scratch, &v), ATTN_EXPR_OK);
     assert_close(v.f, 5.0, 0); /* data[2 * 1 + 1 * 3] */
     attn_expr_free(e);
 }
@@ -413,14 +414,15 @@ static void test_index_out_of_range(void **state) {
 static void test_environment_mismatch(void **state) {
     (void)state;
     attn_expr *e = parse_ok("score - slope[h]", ATTN_EXPR_SCORE);
-    attn_expr_value scratch[8], v;
+    static attn_expr_scratch scratch;
+    attn_expr_value v;
     attn_expr_env env = {0, 0, 0, 0, 0, 0, NULL}; /* no tensors given */
-    assert_int_equal(attn_expr_eval(e, &env, scratch, &v), ATTN_EXPR_E_ENV);
+    assert_int_equal(attn_expr_eval(e, &env, &scratch, &v), ATTN_EXPR_E_ENV);
     attn_expr_tensor wrong = fx.tensors[3]; /* int32 where float32 is needed */
     env.aux_count = 1, env.aux = &wrong;
-    assert_int_equal(attn_expr_eval(e, &env, scratch, &v), ATTN_EXPR_E_ENV);
+    assert_int_equal(attn_expr_eval(e, &env, &scratch, &v), ATTN_EXPR_E_ENV);
     wrong = fx.tensors[0]; /* rank 2 where rank 1 is needed */
-    assert_int_equal(attn_expr_eval(e, &env, scratch, &v), ATTN_EXPR_E_ENV);
+    assert_int_equal(attn_expr_eval(e, &env, &scratch, &v), ATTN_EXPR_E_ENV);
     attn_expr_free(e);
 }
 
@@ -435,6 +437,32 @@ static void test_division_by_zero_at_run_time(void **state) {
     assert_int_equal(status_at("q_idx // (kv_idx - 3)", ATTN_EXPR_SCORE, pt), ATTN_EXPR_OK);
 }
 
+/* An error is a value: it reaches the result only through what the result depends on, so a
+ * guarded division or index (the way people write them) is no error where the guard holds. */
+static void test_errors_only_where_used(void **state) {
+    (void)state;
+    point pt = P0; /* q_idx 10, kv_idx 3 */
+    assert_int_equal(status_at("where(kv_idx == 3, 0, q_idx // (kv_idx - 3))", ATTN_EXPR_SCORE, pt), ATTN_EXPR_OK);
+    assert_int_equal(status_at("where(kv_idx != 3, 0, q_idx // (kv_idx - 3))", ATTN_EXPR_SCORE, pt),
+                     ATTN_EXPR_E_DIV_ZERO);
+    assert_int_equal(status_at("where(q_idx // (kv_idx - 3) > 0, 1, 2)", ATTN_EXPR_SCORE, pt), ATTN_EXPR_E_DIV_ZERO);
+    /* && and ||: a side that decides the result without an error decides it, from either side */
+    assert_int_equal(status_at("kv_idx != 3 && q_idx % (kv_idx - 3) == 0", ATTN_EXPR_MASK, pt), ATTN_EXPR_OK);
+    assert_int_equal(status_at("q_idx % (kv_idx - 3) == 0 && kv_idx != 3", ATTN_EXPR_MASK, pt), ATTN_EXPR_OK);
+    assert_int_equal(status_at("kv_idx == 3 || q_idx % (kv_idx - 3) == 0", ATTN_EXPR_MASK, pt), ATTN_EXPR_OK);
+    assert_int_equal(status_at("kv_idx == 3 && q_idx % (kv_idx - 3) == 0", ATTN_EXPR_MASK, pt), ATTN_EXPR_E_DIV_ZERO);
+    assert_int_equal(status_at("kv_idx != 3 || q_idx % (kv_idx - 3) == 0", ATTN_EXPR_MASK, pt), ATTN_EXPR_E_DIV_ZERO);
+    assert_int_equal(status_at("!(q_idx % (kv_idx - 3) == 0)", ATTN_EXPR_MASK, pt), ATTN_EXPR_E_DIV_ZERO);
+    /* an index guarded by where: rel_bias is [4][128], q_idx 200 is out of its range */
+    pt.q = 200;
+    assert_int_equal(status_at("score + where(q_idx < 128, rel_bias[h][q_idx], 0.0)", ATTN_EXPR_SCORE, pt), ATTN_EXPR_OK);
+    assert_true(score_at("score + where(q_idx < 128, rel_bias[h][q_idx], 0.0)", pt) == 0.5);
+    assert_int_equal(status_at("score + where(q_idx < 256, rel_bias[h][q_idx], 0.0)", ATTN_EXPR_SCORE, pt),
+                     ATTN_EXPR_E_INDEX);
+    /* an index computed with an error reads nothing and passes the error on */
+    assert_int_equal(status_at("score + rel_bias[h][q_idx // (kv_idx - 3)]", ATTN_EXPR_SCORE, pt), ATTN_EXPR_E_DIV_ZERO);
+}
+
 static void test_malformed_tree(void **state) {
     (void)state;
     /* what a damaged tree from across the ABI looks like: a child that is not before its parent */
@@ -444,14 +472,15 @@ static void test_malformed_tree(void **state) {
     nodes[1].op = ATTN_EXPR_OP_NEG, nodes[1].type = ATTN_EXPR_INT, nodes[1].arity = 1, nodes[1].args[0] = 1;
     attn_expr e = {sizeof(attn_expr), 2, nodes, "", 0, NULL};
     attn_expr_env env = {0, 0, 0, 0, 0, 0, NULL};
-    attn_expr_value scratch[2], v;
-    assert_int_equal(attn_expr_eval(&e, &env, scratch, &v), ATTN_EXPR_E_MALFORMED);
+    static attn_expr_scratch scratch;
+    attn_expr_value v;
+    assert_int_equal(attn_expr_eval(&e, &env, &scratch, &v), ATTN_EXPR_E_MALFORMED);
     nodes[1].args[0] = 0, nodes[1].op = 250; /* unknown op */
-    assert_int_equal(attn_expr_eval(&e, &env, scratch, &v), ATTN_EXPR_E_MALFORMED);
+    assert_int_equal(attn_expr_eval(&e, &env, &scratch, &v), ATTN_EXPR_E_MALFORMED);
     nodes[1].op = ATTN_EXPR_OP_WHERE, nodes[1].arity = 1; /* too few children for its op: no read past them */
-    assert_int_equal(attn_expr_eval(&e, &env, scratch, &v), ATTN_EXPR_OK);
+    assert_int_equal(attn_expr_eval(&e, &env, &scratch, &v), ATTN_EXPR_OK);
     e.node_count = 0;
-    assert_int_equal(attn_expr_eval(&e, &env, scratch, &v), ATTN_EXPR_E_MALFORMED);
+    assert_int_equal(attn_expr_eval(&e, &env, &scratch, &v), ATTN_EXPR_E_MALFORMED);
 }
 
 /* ---- parse errors, each with its column ---------------------------------------------- */
@@ -558,8 +587,9 @@ static void test_bad_arguments(void **state) {
     float y = 3.0f;
     attn_expr_tensor t = {&y, ATTN_EXPR_ELEM_F32, 0, NULL, NULL};
     attn_expr_env env = {0, 0, 0, 0, 2.0, 1, &t};
-    attn_expr_value scratch[4], v;
-    assert_int_equal(attn_expr_eval(e, &env, scratch, &v), ATTN_EXPR_OK);
+    static attn_expr_scratch scratch;
+    attn_expr_value v;
+    assert_int_equal(attn_expr_eval(e, &env, &scratch, &v), ATTN_EXPR_OK);
     assert_close(v.f, 6.0, 0);
     attn_expr_free(e);
     attn_expr_free(NULL);
@@ -662,6 +692,7 @@ int main(void) {
         cmocka_unit_test(test_index_out_of_range),
         cmocka_unit_test(test_environment_mismatch),
         cmocka_unit_test(test_division_by_zero_at_run_time),
+        cmocka_unit_test(test_errors_only_where_used),
         cmocka_unit_test(test_malformed_tree),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_name_errors),

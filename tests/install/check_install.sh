@@ -80,7 +80,7 @@ run "$prefix/bin/attninfo" --config "$work/plugin/naive_cpu.yaml"
 grep -qF "sdpa-ref: $prefix/$libdir/attn/plugins/libattn_sdpa_ref.so" "$log" &&
     grep -qF "Golden: $prefix/$libdir/attn/plugins/libattn_sdpa_ref.so" "$log" ||
     fail "sdpa-ref was not found in the installed plugin folder"
-grep -qF "plugin naive-cpu 1.0.0, ABI 1.1, device cpu:0" "$log" || fail "attninfo does not list naive-cpu"
+grep -qF "plugin naive-cpu 1.0.0, ABI 1.2, device cpu:0" "$log" || fail "attninfo does not list naive-cpu"
 grep -qF "capabilities: dtypes float32 float16 bfloat16" "$log" || fail "attninfo does not show describe()"
 grep -qF "$prefix/$libdir/attn/plugins (next to libattn)" "$log" || fail "attninfo does not list the installed plugin folder"
 

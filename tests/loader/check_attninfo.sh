@@ -26,19 +26,19 @@ expect() {
 ATTN_PLUGIN_PATH="$plugins" "$tool" --config "$config" >"$out" 2>&1
 status=$?
 [ "$status" -eq 1 ] || fail "exit status $status, expected 1 (broken plugins in the search path)"
-expect "libattn host ABI 1.1"
+expect "libattn host ABI 1.2"
 # The config's backends, with what they say about themselves.
 expect "  sdpa-ref: "
 expect "Golden: "
 expect "Baseline: "
-expect "plugin sdpa-ref 1.0.0, ABI 1.1, device cpu:0"
+expect "plugin sdpa-ref 1.0.0, ABI 1.2, device cpu:0"
 expect "capabilities: mode golden; dtypes float32 float16 bfloat16"
-expect "plugin wrong-topleft 1.0.0, ABI 1.1, device cpu:0"
+expect "plugin wrong-topleft 1.0.0, ABI 1.2, device cpu:0"
 # The search path: the folder, each plugin found, and each failure in full.
 expect "$plugins (ATTN_PLUGIN_PATH)"
 expect "plugin compat-1.0 1.0.0, ABI 1.0, device cpu:0"
 expect "capabilities: not described (compat-1.0: plugin implements ABI 1.0: no describe())"
-expect "libattn_fake_abi_new.so: plugin speaks ABI 2.0, this host speaks 1.1"
+expect "libattn_fake_abi_new.so: plugin speaks ABI 2.0, this host speaks 1.2"
 expect "is not an attention plugin: no symbol 'attn_plugin_query'"
 expect "plugin table leaves the required entry 'run' NULL"
 expect "UNAVAILABLE on this machine: "
@@ -74,7 +74,7 @@ expect_after "libattn_misbehave_entry_hang.so" "TIMED OUT after 2 s"
 expect_after "libattn_misbehave_entry_exit.so" "EXITED with status 3"
 # The listing went on: the config's backends and the plugins next to the executable.
 expect "(next to the executable)"
-[ "$(grep -c 'plugin sdpa-ref 1.0.0, ABI 1.1' "$out")" -ge 2 ] || fail "sdpa-ref should be listed as a backend and a file"
+[ "$(grep -c 'plugin sdpa-ref 1.0.0, ABI 1.2' "$out")" -ge 2 ] || fail "sdpa-ref should be listed as a backend and a file"
 
 "$tool" --timeout soon >"$out" 2>&1
 status=$?

@@ -193,14 +193,48 @@ ATTN_INLINE int attn_expr_eval_aux(const attn_expr *e, const attn_expr_env *env,
     return ATTN_EXPR_OK;
 }
 
-/* Evaluates e at env.  scratch holds node_count values (ATTN_EXPR_MAX_NODES always suffices);
- * *out gets the root's value (a bool in out->i for a mask, a float in out->f for a score).
- * Returns ATTN_EXPR_OK or the first ATTN_EXPR_E_* met, in node order; the caller reports it.
- * Every child index is checked before use, so a damaged tree never reads outside scratch. */
-ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, attn_expr_value *scratch,
+/* Scratch of one evaluation: a value and an error (ATTN_EXPR_OK or ATTN_EXPR_E_DIV_ZERO /
+ * E_INDEX) per node.  An error is a value like any other (SPEC.md "Expressions", "Errors at run
+ * time"): it reaches the root only through operands the result depends on. */
+typedef struct attn_expr_scratch {
+    attn_expr_value value[ATTN_EXPR_MAX_NODES];
+    uint8_t error[ATTN_EXPR_MAX_NODES];
+} attn_expr_scratch;
+
+/* The error of a node from its operands' errors: where(c, a, b) takes c's, then the chosen
+ * branch's; `x && y` is a certain false when either side is a false without error (and
+ * `x || y` a certain true likewise); every other node takes its first operand's error. */
+ATTN_INLINE uint8_t attn_expr_error_of(const attn_expr_node *n, const attn_expr_scratch *s) {
+    const int32_t *a = n->args;
+    /* A damaged tree's node with too few children reads only those it has (default). */
+    int op = (n->op == ATTN_EXPR_OP_WHERE && n->arity == 3) || ((n->op == ATTN_EXPR_OP_AND || n->op == ATTN_EXPR_OP_OR) && n->arity == 2) ? n->op : 0;
+    switch (op) {
+    case ATTN_EXPR_OP_WHERE:
+        if (s->error[a[0]]) return s->error[a[0]];
+        return s->error[s->value[a[0]].i ? a[1] : a[2]];
+    case ATTN_EXPR_OP_AND:
+    case ATTN_EXPR_OP_OR: {
+        int64_t decisive = n->op == ATTN_EXPR_OP_OR;
+        for (int k = 0; k < 2; k++)
+            if (!s->error[a[k]] && (s->value[a[k]].i != 0) == decisive) return ATTN_EXPR_OK;
+        return s->error[a[0]] ? s->error[a[0]] : s->error[a[1]];
+    }
+    default:
+        for (int k = 0; k < n->arity; k++)
+            if (s->error[a[k]]) return s->error[a[k]];
+        return ATTN_EXPR_OK;
+    }
+}
+
+/* Evaluates e at env.  *out gets the root's value (a bool in out->i for a mask, a float in
+ * out->f for a score).  Returns ATTN_EXPR_OK, the root's error (ATTN_EXPR_E_DIV_ZERO,
+ * E_INDEX), or ATTN_EXPR_E_ENV / E_MALFORMED for an env or a tree that does not fit, found
+ * before anything is read.  Every child index is checked before use, so a damaged tree never
+ * reads outside the scratch. */
+ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, attn_expr_scratch *s,
                                attn_expr_value *out) {
-    attn_expr_value *v = scratch;
-    if (e->node_count == 0) return ATTN_EXPR_E_MALFORMED;
+    attn_expr_value *v = s->value;
+    if (e->node_count == 0 || e->node_count > ATTN_EXPR_MAX_NODES) return ATTN_EXPR_E_MALFORMED;
     for (uint32_t i = 0; i < e->node_count; i++) {
         const attn_expr_node *n = &e->nodes[i];
         if (n->arity > ATTN_EXPR_MAX_ARITY) return ATTN_EXPR_E_MALFORMED;
@@ -210,6 +244,7 @@ ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, att
         int typed_arg = n->op == ATTN_EXPR_OP_WHERE ? 1 : 0;
         int fl = n->arity > typed_arg && e->nodes[n->args[typed_arg]].type == ATTN_EXPR_FLOAT;
         attn_expr_value x = {0}, y = {0}, z = {0}, r = {0};
+        uint8_t error = n->op == ATTN_EXPR_OP_AUX ? (uint8_t)ATTN_EXPR_OK : attn_expr_error_of(n, s);
         if (n->arity > 0 && n->op != ATTN_EXPR_OP_AUX) x = v[n->args[0]];
         if (n->arity > 1 && n->op != ATTN_EXPR_OP_AUX) y = v[n->args[1]];
         if (n->arity > 2 && n->op != ATTN_EXPR_OP_AUX) z = v[n->args[2]];
@@ -227,8 +262,12 @@ ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, att
             }
             break;
         case ATTN_EXPR_OP_AUX: {
+            /* An index with an error of its own passes it on; nothing is read then. */
+            for (int a = 0; a < n->arity && !error; a++) error = s->error[n->args[a]];
+            if (error) break;
             int status = attn_expr_eval_aux(e, env, n, v, &r);
-            if (status != ATTN_EXPR_OK) return status;
+            if (status == ATTN_EXPR_E_INDEX) error = ATTN_EXPR_E_INDEX;
+            else if (status != ATTN_EXPR_OK) return status;
             break;
         }
         case ATTN_EXPR_OP_NEG:
@@ -258,16 +297,16 @@ ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, att
             else r.i = attn_expr_wrap_mul(x.i, y.i);
             break;
         case ATTN_EXPR_OP_DIV:
-            if (y.f == 0.0) return ATTN_EXPR_E_DIV_ZERO;
-            r.f = x.f / y.f;
+            if (y.f == 0.0) error = error ? error : (uint8_t)ATTN_EXPR_E_DIV_ZERO;
+            else r.f = x.f / y.f;
             break;
         case ATTN_EXPR_OP_IDIV:
-            if (y.i == 0) return ATTN_EXPR_E_DIV_ZERO;
-            r.i = attn_expr_floor_div(x.i, y.i);
+            if (y.i == 0) error = error ? error : (uint8_t)ATTN_EXPR_E_DIV_ZERO;
+            else r.i = attn_expr_floor_div(x.i, y.i);
             break;
         case ATTN_EXPR_OP_MOD:
-            if (y.i == 0) return ATTN_EXPR_E_DIV_ZERO;
-            r.i = attn_expr_floor_mod(x.i, y.i);
+            if (y.i == 0) error = error ? error : (uint8_t)ATTN_EXPR_E_DIV_ZERO;
+            else r.i = attn_expr_floor_mod(x.i, y.i);
             break;
         case ATTN_EXPR_OP_LT: r.i = fl ? x.f < y.f : x.i < y.i; break;
         case ATTN_EXPR_OP_LE: r.i = fl ? x.f <= y.f : x.i <= y.i; break;
@@ -295,10 +334,13 @@ ATTN_INLINE int attn_expr_eval(const attn_expr *e, const attn_expr_env *env, att
             break;
         default: return ATTN_EXPR_E_MALFORMED;
         }
+        /* An erroneous value is zero (all 8 bytes), so that nothing undefined leaks through. */
+        if (error) r.i = 0;
         v[i] = r;
+        s->error[i] = error;
     }
     *out = v[e->node_count - 1];
-    return ATTN_EXPR_OK;
+    return s->error[e->node_count - 1];
 }
 
 #ifdef __cplusplus

@@ -16,8 +16,9 @@
  *   - The plugin learns what the host speaks from the offer, and reads every attn_problem
  *     field appended after 1.0 only through ATTN_PROBLEM_HAS (attn_problem.h).
  * Tables and structs start with their size and only grow at the end; a table entry beyond
- * struct_size, or NULL, means "not implemented".  ABI 1.1 appended describe(); a 1.0 plugin
- * (a shorter table) loads unchanged.
+ * struct_size, or NULL, means "not implemented".  ABI 1.1 appended describe(), 1.2 `reads`
+ * (which appended problem fields the plugin reads); a 1.0 plugin (a shorter table) loads
+ * unchanged.
  *
  * Threading: the host never calls into one backend instance from two threads at once, but
  * may use different instances from different threads, so state shared between instances
@@ -108,8 +109,21 @@ typedef struct attn_plugin_api {
      * check() stays the only capability answer. */
     attn_status (*describe)(void *backend, char *out, uint32_t out_cap);
 
+    /* ---- ABI 1.2 ---- */
+
+    /* The attn_problem fields appended after 1.1 that this plugin reads: ATTN_READS_* bits.
+     * libattn refuses on the plugin's behalf (ATTN_E_UNSUPPORTED, "not implemented") a problem
+     * that sets a field outside them, so that a plugin recompiled against newer headers never
+     * computes as if a field it does not read were off.  Set a bit only where check() and run()
+     * read the field and refuse, with a reason, what they cannot compute.  0: none. */
+    uint64_t reads;
+
     /* New entries are only ever appended here, under a "---- ABI 1.N ----" mark. */
 } attn_plugin_api;
+
+/* attn_plugin_api.reads (ABI 1.2). */
+#define ATTN_READS_MASK_MOD ((uint64_t)1 << 0)  /* attn_problem.mask_mod (and the aux it names) */
+#define ATTN_READS_SCORE_MOD ((uint64_t)1 << 1) /* attn_problem.score_mod (and the aux it names) */
 
 /* 1 when table `api` provides `entry`, an entry added in ABI 1.`since_minor`: the plugin speaks
  * that minor or a newer one, its struct_size reaches past the entry, and the entry is not NULL.

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attn_expr.h"
 #include "attn_types.h"
 
 #ifdef __cplusplus
@@ -70,8 +71,24 @@ typedef struct attn_problem {
      * 0 means the backend's own default.  CPU backends ignore it. */
     uint64_t stream;
 
+    /* ---- ABI 1.2: programmable masks and scores (SPEC.md "Expressions") ---- */
+    /* A bool expression (attn_expr.h): pair (b, h, i, j) is visible where SPEC's rules and the
+     * expression both say so.  NULL: none. */
+    const attn_expr *mask_mod;
+    /* A float expression: the score of each visible pair becomes score_mod(score), `score` being
+     * the scaled dot product; -inf hides the pair.  NULL: none.  Excludes `modifier`. */
+    const attn_expr *score_mod;
+    /* The auxiliary tensors the expressions name (attn_expr.aux[k].name), on q's device: float32
+     * for a float, int32 for an int, uint8 or bool for a bool aux, of the rank it is read with. */
+    const DLTensor *aux;          /* [aux_count] */
+    const char *const *aux_names; /* [aux_count], distinct */
+    uint32_t aux_count;           /* at most ATTN_PROBLEM_MAX_AUX */
+    uint32_t reserved1;
+
     /* ---- ABI 1.N: new fields are appended here, read through ATTN_PROBLEM_HAS ---- */
 } attn_problem;
+
+#define ATTN_PROBLEM_MAX_AUX 16
 
 /* The size of the problem as ABI 1.0 defined it: the least a host hands over. */
 #define ATTN_PROBLEM_SIZE_1_0 (offsetof(attn_problem, stream) + sizeof(uint64_t))

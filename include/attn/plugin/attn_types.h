@@ -16,7 +16,7 @@ extern "C" {
  * newest version, the plugin answers with the version it speaks, and the host refuses
  * anything with a different major or below its floor. */
 #define ATTN_ABI_MAJOR 1
-#define ATTN_ABI_MINOR 1 /* 1.1 appended attn_plugin_api.describe */
+#define ATTN_ABI_MINOR 2 /* 1.1 appended attn_plugin_api.describe; 1.2 attn_problem.mask_mod, score_mod, aux */
 #define ATTN_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xffffu)))
 #define ATTN_ABI_VERSION ATTN_ABI_MAKE(ATTN_ABI_MAJOR, ATTN_ABI_MINOR)
 #define ATTN_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
