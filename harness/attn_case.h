@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attn/host/attn_expr_parse.h"
 #include "attn/host/attn_host.h"
 
 #ifdef __cplusplus
@@ -15,6 +16,7 @@ extern "C" {
 #define ATTN_CASE_MAX_BATCH 16
 #define ATTN_CASE_MAX_DOCS 16
 #define ATTN_CASE_NAME_CAP 128
+#define ATTN_CASE_EXPR_CAP 1024 /* mask_mod / score_mod text in a case (the language allows 4096) */
 
 /* Element types of Q, K, V and O. */
 #define ATTN_DTYPE_F32 0
@@ -79,6 +81,8 @@ typedef struct attn_case {
     float input_scale; /* Q and K are multiplied by it (large logits) */
     uint64_t data_seed;
     uint32_t checks; /* ATTN_CHECK_* */
+    char mask_mod[ATTN_CASE_EXPR_CAP];  /* SPEC.md "Expressions"; empty: none */
+    char score_mod[ATTN_CASE_EXPR_CAP]; /* empty: none; excludes modifier */
 } attn_case;
 
 /* A case with every field at its default (causal, no window, BHTD, float32, ...). */
@@ -125,6 +129,7 @@ typedef struct attn_instance {
     int32_t *doc_q, *doc_k;                  /* [B,Tq], [B,Tk]; NULL when absent */
     float *alibi_slopes;                     /* [Hq] */
     float *synaptic_w;                       /* [B,Hq,Tk] */
+    attn_expr *mask_mod, *score_mod;         /* parsed from the case; NULL when absent */
 } attn_instance;
 
 attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_error *err);

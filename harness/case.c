@@ -21,6 +21,8 @@ void attn_case_label(const attn_case *c, char *out, size_t cap) {
     if (c->doc_count) ADD(" docs%d", c->doc_count);
     if (c->has_prefix) ADD(" prefix");
     if (c->modifier > ATTN_MOD_NONE && c->modifier < attn_modifier_count()) ADD(" %s", attn_modifier_name(c->modifier));
+    if (c->mask_mod[0]) ADD(" mask_mod");
+    if (c->score_mod[0]) ADD(" score_mod");
     if (c->dropout_p > 0.0f) ADD(" drop%.2g", (double)c->dropout_p);
     if (c->want_lse) ADD(" lse");
     if (c->kv_cache_len > c->kv_len) ADD(" cache%lld", (long long)c->kv_cache_len);
@@ -45,6 +47,27 @@ static int product_fits(int64_t a, int64_t b, int64_t c, int64_t d) {
     int64_t x;
     return !__builtin_mul_overflow(a, b, &x) && !__builtin_mul_overflow(x, c, &x) && !__builtin_mul_overflow(x, d, &x) &&
            x <= ATTN_CASE_MAX_ELEMENTS;
+}
+
+/* mask_mod and score_mod parse as their kind (the parser's message names the column), and
+ * score_mod is not given beside a built-in modifier. */
+static attn_status attn_case_expressions_valid(const attn_case *c, const char *who, attn_error *err) {
+    const struct {
+        const char *field, *text;
+        attn_expr_kind kind;
+    } exprs[2] = {{"mask_mod", c->mask_mod, ATTN_EXPR_MASK}, {"score_mod", c->score_mod, ATTN_EXPR_SCORE}};
+    for (int n = 0; n < 2; ++n) {
+        if (!exprs[n].text[0]) continue;
+        attn_expr *e = NULL;
+        attn_error why;
+        if (attn_expr_parse(exprs[n].text, exprs[n].kind, NULL, 0, &e, &why) != ATTN_OK)
+            return attn_error_set(err, ATTN_E_INVALID, "%s: %s: %s", who, exprs[n].field, why.message);
+        attn_expr_free(e);
+    }
+    if (c->score_mod[0] && c->modifier != ATTN_MOD_NONE)
+        return attn_error_set(err, ATTN_E_INVALID, "%s: score_mod and modifier %s are both given: write the modifier into score_mod",
+                              who, attn_modifier_name(c->modifier));
+    return ATTN_OK;
 }
 
 attn_status attn_case_validate(const attn_case *c, attn_error *err) {
@@ -98,13 +121,16 @@ attn_status attn_case_validate(const attn_case *c, attn_error *err) {
                               "%s: input_scale %g makes Q and K reach %.3g, past %s's largest value %.6g (they would be inf)",
                               who, (double)c->input_scale, (double)c->input_scale * ATTN_INPUT_NORMAL_MAX,
                               attn_dtype_name(c->dtype), largest);
+    attn_status st = attn_case_expressions_valid(c, who, err);
+    if (st != ATTN_OK) return st;
     if (c->checks & ATTN_CHECK_LSE_MERGE) {
         int position_free = !c->causal && c->window_left < 0 && c->window_right < 0 && !c->has_lengths && !c->doc_count &&
-                            c->modifier != ATTN_MOD_ALIBI && c->modifier != ATTN_MOD_SYNAPTIC && c->dropout_p == 0.0f;
+                            c->modifier != ATTN_MOD_ALIBI && c->modifier != ATTN_MOD_SYNAPTIC && c->dropout_p == 0.0f &&
+                            !c->mask_mod[0] && !c->score_mod[0];
         if (!position_free)
             return attn_error_set(err, ATTN_E_INVALID,
                                   "%s: the LSE-merge check splits the keys in two, so it needs a bidirectional case without "
-                                  "lengths, windows, documents, position-dependent modifiers or dropout",
+                                  "lengths, windows, documents, position-dependent modifiers, expressions or dropout",
                                   who);
     }
     if (c->checks & ~(uint32_t)(ATTN_CHECK_LSE_MERGE | ATTN_CHECK_KEPT_FRACTION))

@@ -203,6 +203,8 @@ static attn_status stage(staged *s, attn_backend *backend, const attn_instance *
         return st;
 
     attn_case_problem_scalars(c, p);
+    p->mask_mod = inst->mask_mod; /* host memory: the expression is not data a kernel reads in place */
+    p->score_mod = inst->score_mod;
     return attn_problem_validate_lengths(p, inst->q_lens, inst->kv_lens, inst->prefix_lens, err);
 }
 

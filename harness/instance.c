@@ -60,6 +60,8 @@ void attn_instance_free(attn_instance *inst) {
     free(inst->doc_k);
     free(inst->alibi_slopes);
     free(inst->synaptic_w);
+    attn_expr_free(inst->mask_mod);
+    attn_expr_free(inst->score_mod);
     memset(inst, 0, sizeof *inst);
 }
 
@@ -140,6 +142,10 @@ attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_erro
             out->alibi_slopes[h] = (float)pow(2.0, -8.0 * (double)(h + 1) / (double)c->q_heads);
     }
     if (!failed && c->modifier == ATTN_MOD_SYNAPTIC) failed = !(out->synaptic_w = make_synaptic_weights(c, &normals.state));
+    /* attn_case_validate parsed them already: only memory can fail here */
+    if (!failed && c->mask_mod[0]) failed = attn_expr_parse(c->mask_mod, ATTN_EXPR_MASK, NULL, 0, &out->mask_mod, err) != ATTN_OK;
+    if (!failed && c->score_mod[0])
+        failed = attn_expr_parse(c->score_mod, ATTN_EXPR_SCORE, NULL, 0, &out->score_mod, err) != ATTN_OK;
     if (failed) {
         attn_instance_free(out);
         return attn_error_set(err, ATTN_E_NOMEM, "%s: out of host memory generating inputs", c->name);

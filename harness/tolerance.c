@@ -122,6 +122,8 @@ static void make_host_problem(const attn_instance *inst, host_problem *h) {
     if (inst->alibi_slopes) host_tensor(h, 8, &p->alibi_slopes, inst->alibi_slopes, f32, 1, heads);
     if (inst->synaptic_w) host_tensor(h, 9, &p->synaptic_w, inst->synaptic_w, f32, 3, w);
     attn_case_problem_scalars(c, p);
+    p->mask_mod = inst->mask_mod;
+    p->score_mod = inst->score_mod;
 }
 
 /* The keys the current row sees, their scores and score bounds delta_j (all but the C_EXP
@@ -142,7 +144,12 @@ static int64_t row_scores(ref_rows *r, row_scratch *s, double *m, double *dot) {
             continue;
         }
         *dot = fmax(*dot, fmax(a, a / r->scale));
-        s->delta[j] = U32 * (C_DOT * sqrt((double)r->d) * gain * a + C_MOD * fabs(s->score[j] - x));
+        double dot_error = U32 * C_DOT * sqrt((double)r->d) * gain * a;
+        s->delta[j] = dot_error + U32 * C_MOD * fabs(s->score[j] - x);
+        if (r->score_mod.e) /* the dot product's error as it comes out of score_mod (measured both sides) */
+            s->delta[j] = fmax(fabs(ref_rows_score_mod_at(r, j, x + dot_error) - s->score[j]),
+                               fabs(ref_rows_score_mod_at(r, j, x - dot_error) - s->score[j])) +
+                          U32 * C_MOD * fabs(s->score[j] - x);
         if (s->score[j] > *m) *m = s->score[j];
         ++n;
     }
@@ -264,6 +271,12 @@ attn_status attn_tolerance_make(const attn_instance *inst, attn_tolerance *out, 
                                 "move %.0f%% of the softmax weight: no float32 result is determined, so none can be "
                                 "judged; lower input_scale",
                                 top, (long long)b, (long long)h_, (long long)i, 50.0 * shift);
+            break;
+        }
+        if (r.expr_error.status != ATTN_EXPR_OK) {
+            char why[ATTN_ERROR_CAP];
+            ref_expr_error_message(&r.expr_error, why, sizeof why);
+            st = attn_error_set(err, ATTN_E_INVALID, "%s: %s", c->name, why);
             break;
         }
         out->empty[row] = 1;

@@ -182,4 +182,13 @@ static inline double ref_rows_score(ref_rows *r, int64_t j, double *scaled_dot, 
                              (double)r->mask.kv_len, p->synaptic_lambda, p->synaptic_eps, p->synaptic_beta);
 }
 
+/* score_mod of the current row's pair with key j at another score: how the tolerance sees
+ * an error in the dot product come out of the expression.  Errors are not recorded (a probe
+ * off the real score); a probe that errs reads as NaN, which no bound passes. */
+static inline double ref_rows_score_mod_at(ref_rows *r, int64_t j, double score) {
+    ref_expr_error ignored = {0};
+    attn_expr_value v = ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, score, &ignored);
+    return ignored.status == ATTN_EXPR_OK ? v.f : NAN;
+}
+
 #endif

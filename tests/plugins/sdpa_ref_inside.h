@@ -19,9 +19,13 @@
 
 /* The reference's table as a test plugin presents it: its own ABI stamp, name and description,
  * and its own check() and run() around the reference's. */
-#define SDPA_REF_TEST_TABLE(abi, plugin_name, text, check_fn, run_fn)                                           \
+#define SDPA_REF_TEST_TABLE(abi, plugin_name, text, check_fn, run_fn) \
+    SDPA_REF_TEST_TABLE_READING(abi, plugin_name, text, check_fn, run_fn, 0)
+/* The same, with the appended problem fields it reads (ATTN_READS_*, ABI 1.2): only for a
+ * plugin whose run reaches the reference's own reading of them. */
+#define SDPA_REF_TEST_TABLE_READING(abi, plugin_name, text, check_fn, run_fn, read_bits)                         \
     {.struct_size = sizeof(attn_plugin_api), .abi_version = (abi), .name = (plugin_name), .version = "1.0.0",       \
      .description = (text), .create = ref_create, .destroy = ref_destroy, .device_of = cpu_device_of,              \
-     .check = (check_fn), .run = (run_fn), ATTN_CPU_DEVICE_SERVICES}
+     .check = (check_fn), .run = (run_fn), ATTN_CPU_DEVICE_SERVICES, .reads = (read_bits)}
 
 #endif

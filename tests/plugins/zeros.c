@@ -20,8 +20,10 @@ static attn_status zeros_run(void *backend, const attn_problem *problem, char *m
     return ATTN_OK;
 }
 
-static const attn_plugin_api zeros_api =
-    SDPA_REF_TEST_TABLE(ATTN_ABI_VERSION, "zeros", "the reference's LSE, but O all zeros (deliberately wrong)", ref_check,
-                        zeros_run);
+/* It reads mask_mod and score_mod as the reference does (the LSE is the reference's), so that
+ * the expression rows are judged on it too. */
+static const attn_plugin_api zeros_api = SDPA_REF_TEST_TABLE_READING(
+    ATTN_ABI_VERSION, "zeros", "the reference's LSE, but O all zeros (deliberately wrong)", ref_check, zeros_run,
+    ATTN_READS_MASK_MOD | ATTN_READS_SCORE_MOD);
 
 ATTN_PLUGIN_ENTRY(zeros_api)
