@@ -275,7 +275,7 @@ attn_status attn_tolerance_make(const attn_instance *inst, attn_tolerance *out, 
         }
         if (r.expr_error.status != ATTN_EXPR_OK) {
             char why[ATTN_ERROR_CAP];
-            ref_expr_error_message(&r.expr_error, why, sizeof why);
+            cpu_expr_error_message(&r.expr_error, why, sizeof why);
             st = attn_error_set(err, ATTN_E_INVALID, "%s: %s", c->name, why);
             break;
         }

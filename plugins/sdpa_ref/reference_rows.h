@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "../common/cpu_lengths.h"
-#include "reference_expr.h"
+#include "../common/cpu_expr.h"
 
 typedef struct ref_rows {
     const attn_problem *p;
@@ -28,9 +28,9 @@ typedef struct ref_rows {
     attn_row_mask mask;
     float *q_row, *k_row, *v_row; /* scratch: the query row and one key / value row */
     /* ABI 1.2's expressions (x.e NULL when absent) and their first run-time error */
-    ref_expr mask_mod, score_mod;
+    cpu_expr mask_mod, score_mod;
     attn_expr_scratch *expr_scratch;
-    ref_expr_error expr_error;
+    cpu_expr_error expr_error;
 } ref_rows;
 
 /* Checks the lengths (they index K and V) and takes the scratch rows. */
@@ -57,12 +57,7 @@ static inline attn_status ref_rows_init(ref_rows *r, const attn_problem *p, char
     }
     r->k_row = r->q_row + r->d;
     r->v_row = r->q_row + 2 * r->d;
-    /* A host of an older minor hands a problem without the fields: no expressions then. */
-    if (ATTN_PROBLEM_HAS(p, aux_count)) {
-        ref_expr_bind(&r->mask_mod, p->mask_mod, "mask_mod", p);
-        ref_expr_bind(&r->score_mod, p->score_mod, "score_mod", p);
-    }
-    if (r->mask_mod.e || r->score_mod.e) {
+    if (cpu_expr_bind_problem(&r->mask_mod, &r->score_mod, p)) {
         r->expr_scratch = malloc(sizeof *r->expr_scratch);
         if (!r->expr_scratch) {
             free(r->q_row);
@@ -117,7 +112,7 @@ static inline int ref_rows_key_visible(ref_rows *r, int64_t j) {
     }
     if (!attn_key_visible(&r->mask, j, doc_k)) return 0;
     if (!r->mask_mod.e) return 1;
-    return ref_expr_eval(&r->mask_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, 0.0, &r->expr_error).i != 0;
+    return cpu_expr_eval(&r->mask_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, 0.0, &r->expr_error).i != 0;
 }
 
 /* Loads key / value j of the current row's kv head into the scratch row. */
@@ -177,7 +172,7 @@ static inline double ref_rows_score(ref_rows *r, int64_t j, double *scaled_dot, 
     if (scaled_dot) *scaled_dot = r->scale * dot;
     if (scaled_abs_dot) *scaled_abs_dot = r->scale * abs_dot;
     if (r->score_mod.e) /* validation refuses score_mod beside a modifier */
-        return ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, r->scale * dot, &r->expr_error).f;
+        return cpu_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, r->scale * dot, &r->expr_error).f;
     return attn_modify_score(p->modifier, r->scale * dot, ref_rows_modifier_param(r, j), fabs((double)(r->mask.pos - j)),
                              (double)r->mask.kv_len, p->synaptic_lambda, p->synaptic_eps, p->synaptic_beta);
 }
@@ -186,8 +181,8 @@ static inline double ref_rows_score(ref_rows *r, int64_t j, double *scaled_dot, 
  * an error in the dot product come out of the expression.  Errors are not recorded (a probe
  * off the real score); a probe that errs reads as NaN, which no bound passes. */
 static inline double ref_rows_score_mod_at(ref_rows *r, int64_t j, double score) {
-    ref_expr_error ignored = {0};
-    attn_expr_value v = ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, score, &ignored);
+    cpu_expr_error ignored = {0};
+    attn_expr_value v = cpu_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j, score, &ignored);
     return ignored.status == ATTN_EXPR_OK ? v.f : NAN;
 }
 

@@ -110,7 +110,7 @@ static void baseline_row(ref_rows *r, double *scores, unsigned char *visible, do
                                      fabsf((float)(r->mask.pos - j)), (float)r->mask.kv_len, p->synaptic_lambda,
                                      p->synaptic_eps, p->synaptic_beta);
         if (r->score_mod.e) /* evaluated in float64 on the float32 score, rounded back */
-            s = (float)ref_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j,
+            s = (float)cpu_expr_eval(&r->score_mod, r->expr_scratch, r->b, r->h, r->mask.pos, j,
                                      (double)(dot * (float)r->scale), &r->expr_error)
                     .f;
         if (s == -INFINITY) {
@@ -179,7 +179,7 @@ static attn_status ref_run(void *backend, const attn_problem *p, char *msg, uint
     free(acc);
     /* An expression's error at a visible pair fails the call: O holds no answer then. */
     int expr_status = r.expr_error.status;
-    if (expr_status != ATTN_EXPR_OK) ref_expr_error_message(&r.expr_error, msg, msg_cap);
+    if (expr_status != ATTN_EXPR_OK) cpu_expr_error_message(&r.expr_error, msg, msg_cap);
     ref_rows_free(&r);
     return expr_status == ATTN_EXPR_OK ? ATTN_OK : ATTN_E_INVALID;
 }

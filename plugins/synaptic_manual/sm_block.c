@@ -125,7 +125,8 @@ static void chunk_params(const sm_call *c, int64_t b, int64_t h, int64_t j0, int
 }
 
 /* Scores of every row against the union of their key ranges, chunk by chunk; a key outside a
- * row's range or of another document is -inf (masked: never part of the max). */
+ * row's range, of another document or hidden by mask_mod is -inf (masked: never part of the
+ * max), as is a key score_mod sends to -inf. */
 static void compute_scores(const sm_call *c, sm_scratch *s, int64_t b, int64_t h, int64_t nrows, int64_t ulo,
                            int64_t uhi) {
     const attn_problem *p = c->p;
@@ -148,8 +149,16 @@ static void compute_scores(const sm_call *c, sm_scratch *s, int64_t b, int64_t h
             float *out = s->scores + r * c->tk;
             for (int64_t k = 0; k < n; ++k) {
                 int64_t j = j0 + k;
-                if (j < s->lo[r] || j >= s->hi[r] || !attn_key_visible(m, j, doc_k[k])) {
+                if (j < s->lo[r] || j >= s->hi[r] || !attn_key_visible(m, j, doc_k[k]) ||
+                    (c->mask_mod.e &&
+                     !cpu_expr_eval(&c->mask_mod, c->expr_scratch, b, h, m->pos, j, 0.0, c->expr_error).i)) {
                     out[j] = -INFINITY;
+                    continue;
+                }
+                if (c->score_mod.e) { /* validation refuses it beside a modifier */
+                    out[j] = (float)cpu_expr_eval(&c->score_mod, c->expr_scratch, b, h, m->pos, j,
+                                                  (double)(dots[k] * c->scale), c->expr_error)
+                                 .f;
                     continue;
                 }
                 out[j] = attn_modify_scoref(p->modifier, dots[k] * c->scale, param[k], fabsf((float)(m->pos - j)),

@@ -11,6 +11,8 @@
 #include <attn/plugin/attn_rules.h>
 #include <stdint.h>
 
+#include "../common/cpu_expr.h"
+
 /* Keys whose dot products are computed together: K is loaded transposed in chunks of this
  * many keys so the inner loop runs over independent accumulators (one per key) and each
  * dot product keeps the sequential order of the eager baseline, bit for bit. */
@@ -25,6 +27,11 @@ typedef struct sm_call {
     uint32_t drop_threshold; /* attn_dropout_threshold(p) */
     float drop_scale;        /* 1 / (1 - p), as float (the baseline's rounding) */
     uint8_t code, bits;      /* the problem dtype, for rounding P */
+    /* ABI 1.2's expressions (e NULL when absent), evaluated as the eager baseline does: the
+     * mask after SPEC's rules, score_mod in float64 on the float32 score, rounded back */
+    cpu_expr mask_mod, score_mod;
+    attn_expr_scratch *expr_scratch; /* NULL when neither is given */
+    cpu_expr_error *expr_error;      /* the first error at a visible pair */
 } sm_call;
 
 /* Scratch of one block, allocated once per run and reused by every block. */

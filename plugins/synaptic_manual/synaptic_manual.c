@@ -118,9 +118,16 @@ static attn_status sm_run(void *backend, const attn_problem *p, char *msg, uint3
     if (st != ATTN_OK) return st;
     if (c.batch == 0 || c.hq == 0 || c.tq == 0) return ATTN_OK;
 
+    cpu_expr_error expr_error = {0};
+    c.expr_error = &expr_error;
+    if (cpu_expr_bind_problem(&c.mask_mod, &c.score_mod, p) && !(c.expr_scratch = malloc(sizeof *c.expr_scratch))) {
+        snprintf(msg, msg_cap, "out of memory for the expressions' scratch");
+        return ATTN_E_NOMEM;
+    }
     int64_t rows = block_rows(&c, self->block_bytes);
     sm_scratch s;
     if (sm_scratch_alloc(&c, rows, &s) != 0) {
+        free(c.expr_scratch);
         snprintf(msg, msg_cap, "out of memory for a block of %lld rows x %lld keys (%llu bytes)", (long long)rows,
                  (long long)c.tk, (unsigned long long)sm_scratch_bytes(&c, rows));
         return ATTN_E_NOMEM;
@@ -135,6 +142,12 @@ static attn_status sm_run(void *backend, const attn_problem *p, char *msg, uint3
             }
     }
     sm_scratch_free(&s);
+    free(c.expr_scratch);
+    /* An expression's error at a visible pair fails the call: O holds no answer then. */
+    if (expr_error.status != ATTN_EXPR_OK) {
+        cpu_expr_error_message(&expr_error, msg, msg_cap);
+        return ATTN_E_INVALID;
+    }
     return ATTN_OK;
 }
 
@@ -144,7 +157,7 @@ static attn_status sm_describe(void *backend, char *out, uint32_t out_cap) {
     snprintf(out, out_cap,
              "dtypes float32 float16 bfloat16 (LSE float32); any head dim and value dim; any strides; "
              "features: causal, bidirectional, windows, lengths, documents, prefix-LM, softcap, ALiBi, synaptic, "
-             "dropout (Philox), LSE; float32 scores materialised per block of query rows, P rounded to the dtype, "
+             "dropout (Philox), LSE, mask_mod and score_mod (interpreted); float32 scores materialised per block of query rows, P rounded to the dtype, "
              "float32 P.V; CPU, one thread; block_bytes %llu (scratch per block, never B.H.Tq.Tk)",
              (unsigned long long)self->block_bytes);
     return ATTN_OK;
@@ -164,6 +177,7 @@ static const attn_plugin_api synaptic_manual_api = {
     .run = sm_run,
     ATTN_CPU_DEVICE_SERVICES,
     .describe = sm_describe,
+    .reads = ATTN_READS_MASK_MOD | ATTN_READS_SCORE_MOD, /* ABI 1.2: sm_block.c, as the eager baseline */
 };
 
 ATTN_PLUGIN_ENTRY(synaptic_manual_api)

@@ -4,7 +4,8 @@
  *   - a score of -inf hides its key exactly as a mask does; a row the mask empties is O = 0,
  *     LSE = -inf;
  *   - expressions are evaluated only where SPEC's rules leave the pair visible, and an error
- *     that reaches a visible pair's result fails the run with the pair named;
+ *     that reaches a visible pair's result fails the run with the pair named (synaptic-manual's
+ *     too: the matrix checks its results, tests/matrix/check_expressions.sh);
  *   - validation refuses what a backend must never see (a missing or mistyped aux tensor, a
  *     hand-built tree the parser would not build, score_mod beside a modifier), and libattn
  *     refuses for a plugin that does not read the fields ("not implemented"). */
@@ -41,12 +42,14 @@ static attn_expr *parse(const char *text, attn_expr_kind kind, const attn_expr_a
     return e;
 }
 
-static attn_status run_status(small_problem *s, attn_error *err) {
-    attn_backend *reference = open_plugin("sdpa-ref", ATTN_SDPA_REF_PATH);
-    attn_status st = attn_backend_run(reference, &s->p, err);
-    attn_backend_close(reference);
+static attn_status run_status_on(const char *name, const char *path, small_problem *s, attn_error *err) {
+    attn_backend *backend = open_plugin(name, path);
+    attn_status st = attn_backend_run(backend, &s->p, err);
+    attn_backend_close(backend);
     return st;
 }
+
+static attn_status run_status(small_problem *s, attn_error *err) { return run_status_on("sdpa-ref", ATTN_SDPA_REF_PATH, s, err); }
 
 static void run_ok(small_problem *s) {
     attn_error err;
@@ -169,6 +172,8 @@ static void evaluated_only_where_visible_and_errors_fail_the_run(void **state) {
     attn_error err;
     assert_int_equal(run_status(&s, &err), ATTN_E_INVALID);
     assert_contains(err.message, "mask_mod: division by zero at b 0, h 0, q_idx 3, kv_idx 4");
+    assert_int_equal(run_status_on("synaptic-manual", SYNAPTIC_MANUAL_PATH, &s, &err), ATTN_E_INVALID);
+    assert_contains(err.message, "synaptic-manual: run: mask_mod: division by zero at b 0, h 0, q_idx 3, kv_idx 4");
     attn_expr_free(e);
     /* guarded by &&: no error */
     e = parse("q_idx - kv_idx + 1 != 0 && 10 // (q_idx - kv_idx + 1) >= 0", ATTN_EXPR_MASK, NULL, 0);
