@@ -47,6 +47,29 @@ int32_t attn_modifier_from_name(const char *name); /* -1 when unknown */
  * ("--softcap C" sets softcap), or NULL: the option is a switch ("--alibi"). */
 const char *attn_modifier_parameter(int32_t modifier);
 
+/* Auxiliary tensors of a case, read by its mask_mod / score_mod by name (SPEC.md "Expressions").
+ * Their values are generated (fill) or written out in the case file (values). */
+#define ATTN_CASE_MAX_AUX 4
+#define ATTN_CASE_AUX_NAME_CAP 32
+#define ATTN_CASE_AUX_VALUES_CAP 256   /* values written in a case file, per tensor */
+#define ATTN_CASE_AUX_MAX_ELEMENTS (1 << 20)
+#define ATTN_AUX_FILL_VALUES 0    /* `values`, row-major */
+#define ATTN_AUX_FILL_NORMAL 1    /* float: normal(0, 1) times `scale`, from the case's data_seed */
+#define ATTN_AUX_FILL_INDEX 2     /* int: the index along the last dimension, divided by `step` (floor) */
+#define ATTN_AUX_FILL_BERNOULLI 3 /* bool: true with probability 1/2, from the case's data_seed */
+typedef struct attn_case_aux {
+    char name[ATTN_CASE_AUX_NAME_CAP];
+    int32_t type; /* ATTN_EXPR_FLOAT (float32), ATTN_EXPR_INT (int32), ATTN_EXPR_BOOL (uint8) */
+    int32_t rank; /* 0 to 4 */
+    int64_t shape[4];
+    int32_t fill;  /* ATTN_AUX_FILL_* */
+    float scale;   /* NORMAL */
+    int32_t step;  /* INDEX, >= 1 */
+    int32_t value_count;
+    float values[ATTN_CASE_AUX_VALUES_CAP]; /* VALUES (ints and bools exact in a float) */
+} attn_case_aux;
+int64_t attn_case_aux_elements(const attn_case_aux *a); /* the product of its shape */
+
 /* Extra properties a row checks beyond the comparison with golden. */
 #define ATTN_CHECK_LSE_MERGE 1u    /* two disjoint key halves merged through LSE equal the whole */
 #define ATTN_CHECK_KEPT_FRACTION 2u /* the dropout kept fraction is within 0.01 of 1 - p */
@@ -83,6 +106,8 @@ typedef struct attn_case {
     uint32_t checks; /* ATTN_CHECK_* */
     char mask_mod[ATTN_CASE_EXPR_CAP];  /* SPEC.md "Expressions"; empty: none */
     char score_mod[ATTN_CASE_EXPR_CAP]; /* empty: none; excludes modifier */
+    int32_t aux_count;
+    attn_case_aux aux[ATTN_CASE_MAX_AUX]; /* the tensors the expressions may read */
 } attn_case;
 
 /* A case with every field at its default (causal, no window, BHTD, float32, ...). */
@@ -130,6 +155,7 @@ typedef struct attn_instance {
     float *alibi_slopes;                     /* [Hq] */
     float *synaptic_w;                       /* [B,Hq,Tk] */
     attn_expr *mask_mod, *score_mod;         /* parsed from the case; NULL when absent */
+    void *aux[ATTN_CASE_MAX_AUX];            /* c.aux's values: float32, int32 or uint8 */
 } attn_instance;
 
 attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_error *err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "attn_case.h"
+#include "case_aux.h"
 #include "case_fields.h"
 
 void attn_case_defaults(attn_case *c) {
@@ -49,18 +50,22 @@ static int product_fits(int64_t a, int64_t b, int64_t c, int64_t d) {
            x <= ATTN_CASE_MAX_ELEMENTS;
 }
 
-/* mask_mod and score_mod parse as their kind (the parser's message names the column), and
- * score_mod is not given beside a built-in modifier. */
+/* The aux tensors are well formed, mask_mod and score_mod parse as their kind over them (the
+ * parser's message names the column), and score_mod is not given beside a built-in modifier. */
 static attn_status attn_case_expressions_valid(const attn_case *c, const char *who, attn_error *err) {
     const struct {
         const char *field, *text;
         attn_expr_kind kind;
     } exprs[2] = {{"mask_mod", c->mask_mod, ATTN_EXPR_MASK}, {"score_mod", c->score_mod, ATTN_EXPR_SCORE}};
+    attn_status st = attn_case_aux_validate(c, who, err);
+    if (st != ATTN_OK) return st;
+    attn_expr_aux declared[ATTN_CASE_MAX_AUX];
+    attn_case_aux_declared(c, declared);
     for (int n = 0; n < 2; ++n) {
         if (!exprs[n].text[0]) continue;
         attn_expr *e = NULL;
         attn_error why;
-        if (attn_expr_parse(exprs[n].text, exprs[n].kind, NULL, 0, &e, &why) != ATTN_OK)
+        if (attn_expr_parse(exprs[n].text, exprs[n].kind, declared, (uint32_t)c->aux_count, &e, &why) != ATTN_OK)
             return attn_error_set(err, ATTN_E_INVALID, "%s: %s: %s", who, exprs[n].field, why.message);
         attn_expr_free(e);
     }

@@ -64,6 +64,7 @@ static const attn_case_field fields[] = {
     {MEMBER(checks), .kind = ATTN_FIELD_CHECKS, .help = "extra properties the row checks"},
     {MEMBER(mask_mod), .kind = ATTN_FIELD_TEXT, .help = "a mask expression over b, h, q_idx, kv_idx (SPEC.md \"Expressions\")"},
     {MEMBER(score_mod), .kind = ATTN_FIELD_TEXT, .help = "a score expression over score, b, h, q_idx, kv_idx (SPEC.md \"Expressions\")"},
+    {MEMBER(aux), .kind = ATTN_FIELD_AUX, .help = "tensors the expressions read by name: {dtype, shape, fill or values}"},
 };
 #define FIELD_COUNT (sizeof fields / sizeof fields[0])
 _Static_assert(FIELD_COUNT <= ATTN_CASE_FIELD_CAP, "raise ATTN_CASE_FIELD_CAP");
@@ -121,7 +122,8 @@ void attn_case_field_set_initial(attn_case *c, const attn_case_field *f) {
     case ATTN_FIELD_UINT32: attn_case_field_set_unsigned(c, f, (uint64_t)f->initial); return;
     case ATTN_FIELD_BATCH_LIST:
     case ATTN_FIELD_DOC_LIST:
-    case ATTN_FIELD_CHECKS: return; /* empty */
+    case ATTN_FIELD_CHECKS:
+    case ATTN_FIELD_AUX: return; /* empty */
     }
 }
 

@@ -25,6 +25,7 @@ typedef enum attn_field_kind {
     ATTN_FIELD_BATCH_LIST, /* int32[ATTN_CASE_MAX_BATCH], one value per batch entry */
     ATTN_FIELD_DOC_LIST,   /* int32[ATTN_CASE_MAX_DOCS] */
     ATTN_FIELD_CHECKS,     /* uint32 ATTN_CHECK_* bits, by a list of names */
+    ATTN_FIELD_AUX,        /* attn_case_aux[ATTN_CASE_MAX_AUX] and aux_count, by a mapping (case_aux.c) */
 } attn_field_kind;
 
 typedef struct attn_case_field {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attn_case.h"
+#include "case_aux.h"
 #include "case_fields.h"
 #include "internal/files.h"
 #include "internal/yaml_doc.h"
@@ -103,6 +104,8 @@ static attn_status parse_field(attn_yaml *y, const attn_case_field *f, yaml_node
         return st;
     case ATTN_FIELD_CHECKS:
         return parse_checks(y, value, f, c, err);
+    case ATTN_FIELD_AUX:
+        return attn_case_aux_parse(y, value, c, err);
     }
     return ATTN_OK;
 }

@@ -13,13 +13,15 @@
 #include "attn/plugin/attn_access.h"
 #include "attn_case.h"
 
-#define MAX_BUFFERS 16
+#define MAX_BUFFERS 20
 
 /* One problem staged on a backend's device, with everything that must be freed. */
 typedef struct staged {
     attn_backend *backend;
     attn_problem problem;
-    int64_t shapes[12][4], strides[12][4];
+    int64_t shapes[12 + ATTN_CASE_MAX_AUX][4], strides[12 + ATTN_CASE_MAX_AUX][4]; /* slots 12.. for aux */
+    DLTensor aux[ATTN_CASE_MAX_AUX];
+    const char *aux_names[ATTN_CASE_MAX_AUX];
     void *device[MAX_BUFFERS];
     int32_t device_count;
     void *o_host, *lse_host; /* host staging of the outputs */
@@ -124,7 +126,7 @@ static attn_status stage_main(staged *s, const attn_case *c, int32_t layout, con
     return ATTN_OK;
 }
 
-/* A contiguous int32 / float32 aux tensor. */
+/* A contiguous tensor of any element size (int32, float32, uint8). */
 static attn_status stage_aux(staged *s, const void *src, DLDataType dtype, int32_t ndim, const int64_t *shape, int slot,
                              DLTensor *tensor, DLDevice device, attn_error *err) {
     uint64_t count = 1;
@@ -134,7 +136,7 @@ static attn_status stage_aux(staged *s, const void *src, DLDataType dtype, int32
         count *= (uint64_t)shape[d];
     }
     void *data;
-    attn_status st = upload(s, src, count * 4, &data, err);
+    attn_status st = upload(s, src, count * (uint64_t)(dtype.bits / 8), &data, err);
     if (st != ATTN_OK) return st;
     set_tensor(tensor, data, device, dtype, ndim, s->shapes[slot], s->strides[slot]);
     return ATTN_OK;
@@ -205,6 +207,16 @@ static attn_status stage(staged *s, attn_backend *backend, const attn_instance *
     attn_case_problem_scalars(c, p);
     p->mask_mod = inst->mask_mod; /* host memory: the expression is not data a kernel reads in place */
     p->score_mod = inst->score_mod;
+    for (int32_t k = 0; k < c->aux_count; ++k) {
+        const attn_case_aux *a = &c->aux[k];
+        DLDataType dtype = a->type == ATTN_EXPR_FLOAT ? f32 : a->type == ATTN_EXPR_INT ? i32 : (DLDataType){kDLUInt, 8, 1};
+        if ((st = stage_aux(s, inst->aux[k], dtype, a->rank, a->shape, 12 + k, &s->aux[k], device, err)) != ATTN_OK)
+            return st;
+        s->aux_names[k] = a->name;
+    }
+    p->aux = c->aux_count ? s->aux : NULL;
+    p->aux_names = c->aux_count ? s->aux_names : NULL;
+    p->aux_count = (uint32_t)c->aux_count;
     return attn_problem_validate_lengths(p, inst->q_lens, inst->kv_lens, inst->prefix_lens, err);
 }
 

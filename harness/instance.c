@@ -5,19 +5,11 @@
 
 #include "attn/plugin/attn_access.h"
 #include "attn_case.h"
+#include "case_aux.h"
 #include "memory_budget.h"
+#include "random.h"
 #include "attn/plugin/attn_philox.h"
 #include "attn/plugin/attn_rules.h"
-
-/* splitmix64: tiny, well-mixed, and the same on every platform. */
-static uint64_t next_u64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double next_uniform(uint64_t *state) { return ((double)(next_u64(state) >> 11) + 0.5) * 0x1.0p-53; }
 
 /* Unit-variance, bell-shaped values: the sum of four 16-bit uniforms from one 64-bit draw
  * (Irwin-Hall), centred and scaled.  Its tails stop at +-3.46, which test data never
@@ -28,7 +20,7 @@ typedef struct normal_source {
 } normal_source;
 
 static double next_normal(normal_source *src) {
-    uint64_t bits = next_u64(&src->state);
+    uint64_t bits = attn_random_u64(&src->state);
     double sum = (double)(bits & 0xffff) + (double)((bits >> 16) & 0xffff) + (double)((bits >> 32) & 0xffff) +
                  (double)(bits >> 48) + 2.0; /* each uniform is (u + 0.5) / 65536 */
     return (sum / 65536.0 - 2.0) * 1.7320508075688772;
@@ -62,6 +54,7 @@ void attn_instance_free(attn_instance *inst) {
     free(inst->synaptic_w);
     attn_expr_free(inst->mask_mod);
     attn_expr_free(inst->score_mod);
+    for (int32_t k = 0; k < ATTN_CASE_MAX_AUX; ++k) free(inst->aux[k]);
     memset(inst, 0, sizeof *inst);
 }
 
@@ -99,12 +92,12 @@ static float *make_synaptic_weights(const attn_case *c, uint64_t *state) {
     if (!w) return NULL;
     for (size_t n = 0; n < count; ++n) {
         attn_presynaptic_state st = attn_presynaptic_fresh();
-        if (next_uniform(state) > 0.25) { /* a quarter of the keys stay fresh */
-            st.c = (float)next_uniform(state);
-            st.cl = (float)next_uniform(state);
-            st.sn = (float)(0.4 + 0.6 * next_uniform(state));
-            st.rrp = (float)(1.0 + 7.0 * next_uniform(state));
-            st.amp = (float)(0.5 + next_uniform(state));
+        if (attn_random_uniform(state) > 0.25) { /* a quarter of the keys stay fresh */
+            st.c = (float)attn_random_uniform(state);
+            st.cl = (float)attn_random_uniform(state);
+            st.sn = (float)(0.4 + 0.6 * attn_random_uniform(state));
+            st.rrp = (float)(1.0 + 7.0 * attn_random_uniform(state));
+            st.amp = (float)(0.5 + attn_random_uniform(state));
         }
         w[n] = attn_presynaptic_weight(st, 1.0f);
     }
@@ -143,9 +136,14 @@ attn_status attn_instance_make(const attn_case *c, attn_instance *out, attn_erro
     }
     if (!failed && c->modifier == ATTN_MOD_SYNAPTIC) failed = !(out->synaptic_w = make_synaptic_weights(c, &normals.state));
     /* attn_case_validate parsed them already: only memory can fail here */
-    if (!failed && c->mask_mod[0]) failed = attn_expr_parse(c->mask_mod, ATTN_EXPR_MASK, NULL, 0, &out->mask_mod, err) != ATTN_OK;
+    attn_expr_aux declared[ATTN_CASE_MAX_AUX];
+    attn_case_aux_declared(c, declared);
+    uint32_t aux_count = (uint32_t)c->aux_count;
+    if (!failed && c->mask_mod[0])
+        failed = attn_expr_parse(c->mask_mod, ATTN_EXPR_MASK, declared, aux_count, &out->mask_mod, err) != ATTN_OK;
     if (!failed && c->score_mod[0])
-        failed = attn_expr_parse(c->score_mod, ATTN_EXPR_SCORE, NULL, 0, &out->score_mod, err) != ATTN_OK;
+        failed = attn_expr_parse(c->score_mod, ATTN_EXPR_SCORE, declared, aux_count, &out->score_mod, err) != ATTN_OK;
+    for (int32_t k = 0; !failed && k < c->aux_count; ++k) failed = !(out->aux[k] = attn_case_aux_make(c, k));
     if (failed) {
         attn_instance_free(out);
         return attn_error_set(err, ATTN_E_NOMEM, "%s: out of host memory generating inputs", c->name);

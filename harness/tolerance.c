@@ -83,7 +83,9 @@ typedef struct row_scratch {
 /* Host tensors over the instance's canonical float32 arrays, as sdpa-ref would be given them. */
 typedef struct host_problem {
     attn_problem p;
-    int64_t shapes[10][4], strides[10][4];
+    int64_t shapes[10 + ATTN_CASE_MAX_AUX][4], strides[10 + ATTN_CASE_MAX_AUX][4]; /* slots 10.. for aux */
+    DLTensor aux[ATTN_CASE_MAX_AUX];
+    const char *aux_names[ATTN_CASE_MAX_AUX];
 } host_problem;
 
 static void host_tensor(host_problem *h, int slot, DLTensor *t, const void *data, DLDataType dtype, int32_t ndim,
@@ -124,6 +126,15 @@ static void make_host_problem(const attn_instance *inst, host_problem *h) {
     attn_case_problem_scalars(c, p);
     p->mask_mod = inst->mask_mod;
     p->score_mod = inst->score_mod;
+    for (int32_t k = 0; k < c->aux_count; ++k) {
+        const attn_case_aux *a = &c->aux[k];
+        DLDataType dtype = a->type == ATTN_EXPR_FLOAT ? f32 : a->type == ATTN_EXPR_INT ? i32 : (DLDataType){kDLUInt, 8, 1};
+        host_tensor(h, 10 + k, &h->aux[k], inst->aux[k], dtype, a->rank, a->shape);
+        h->aux_names[k] = a->name;
+    }
+    p->aux = h->aux;
+    p->aux_names = h->aux_names;
+    p->aux_count = (uint32_t)c->aux_count;
 }
 
 /* The keys the current row sees, their scores and score bounds delta_j (all but the C_EXP

@@ -9,7 +9,7 @@ tool=$1
 plugin=$2
 cases=$3
 work=$4
-rows=9
+rows=13
 mkdir -p "$work" || exit 1
 printf 'backends:\n  - {name: sdpa-ref, plugin: attn_sdpa_ref}\n  - {name: synaptic-manual, plugin: attn_synaptic_manual}\n  - {name: flex-cpu, plugin: attn_flex_cpu}\n  - {name: zeros, plugin: %s}\n' \
     "$plugin" >"$work/expr.yaml"

@@ -171,7 +171,8 @@ static attn_status set_from_text(attn_case *c, const attn_case_field *f, const c
         return st;
     case ATTN_FIELD_TEXT:
     case ATTN_FIELD_BOOL:
-    case ATTN_FIELD_CHECKS: break;
+    case ATTN_FIELD_CHECKS:
+    case ATTN_FIELD_AUX: break;
     }
     return attn_error_set(err, ATTN_E_INTERNAL, "%s: a %s field takes no option value", option, f->key);
 }
