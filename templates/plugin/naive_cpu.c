@@ -331,6 +331,9 @@ static const attn_plugin_api naive_cpu_api = {
     .copy_to_host = naive_copy,
     .synchronize = naive_synchronize,
     .describe = naive_describe, /* ABI 1.1 */
+    /* ABI 1.2: .reads = ATTN_READS_MASK_MOD | ATTN_READS_SCORE_MOD once check() and run() read
+     * mask_mod and score_mod (plugins/common/cpu_expr.h shows how on the CPU).  Left 0, libattn
+     * answers problems that set them with "not implemented" on this plugin's behalf. */
 };
 
 /* The one exported symbol, attn_plugin_query.  The host offers its newest ABI version; the
