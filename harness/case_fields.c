@@ -62,8 +62,10 @@ static const attn_case_field fields[] = {
      OPTION("input-scale", "X", "Q and K are multiplied by X (large logits)")},
     {MEMBER(data_seed), .kind = ATTN_FIELD_UINT64, .initial = 1, OPTION("seed", "N", "seed of the generated inputs")},
     {MEMBER(checks), .kind = ATTN_FIELD_CHECKS, .help = "extra properties the row checks"},
-    {MEMBER(mask_mod), .kind = ATTN_FIELD_TEXT, .help = "a mask expression over b, h, q_idx, kv_idx (SPEC.md \"Expressions\")"},
-    {MEMBER(score_mod), .kind = ATTN_FIELD_TEXT, .help = "a score expression over score, b, h, q_idx, kv_idx (SPEC.md \"Expressions\")"},
+    {MEMBER(mask_mod), .kind = ATTN_FIELD_TEXT,
+     OPTION("mask-mod", "EXPR", "a mask expression over b, h, q_idx, kv_idx (SPEC.md \"Expressions\")")},
+    {MEMBER(score_mod), .kind = ATTN_FIELD_TEXT,
+     OPTION("score-mod", "EXPR", "a score expression over score, b, h, q_idx, kv_idx (SPEC.md \"Expressions\")")},
     {MEMBER(aux), .kind = ATTN_FIELD_AUX, .help = "tensors the expressions read by name: {dtype, shape, fill or values}"},
 };
 #define FIELD_COUNT (sizeof fields / sizeof fields[0])

@@ -170,6 +170,10 @@ static attn_status set_from_text(attn_case *c, const attn_case_field *f, const c
         attn_case_field_list_given(c, f, state->counts[index]);
         return st;
     case ATTN_FIELD_TEXT:
+        if (strlen(text) >= f->size)
+            return attn_error_set(err, ATTN_E_INVALID, "%s: longer than %zu characters", option, f->size - 1);
+        snprintf(attn_case_field_slot(c, f), f->size, "%s", text);
+        return ATTN_OK;
     case ATTN_FIELD_BOOL:
     case ATTN_FIELD_CHECKS:
     case ATTN_FIELD_AUX: break;
