@@ -31,6 +31,7 @@ _DTYPE_NAMES = {
     (_lib.KDL_INT, 32): "int32",
     (_lib.KDL_INT, 64): "int64",
     (_lib.KDL_UINT, 8): "uint8",
+    (_lib.KDL_BOOL, 8): "bool",
 }
 
 # What a zero-element host tensor points at when its producer gives NULL (torch does): libattn

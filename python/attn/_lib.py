@@ -85,6 +85,7 @@ KDL_INT = 0
 KDL_UINT = 1
 KDL_FLOAT = 2
 KDL_BFLOAT = 4
+KDL_BOOL = 6
 DLPACK_FLAG_READ_ONLY = 1
 
 # ---- libattn types (attn_types.h, attn_plugin.h, attn_problem.h) ----------------------------
@@ -109,6 +110,15 @@ ATTN_MOD_SYNAPTIC = 3
 
 ATTN_ERROR_CAP = 1024
 
+# Expressions (attn_expr.h, attn_expr_parse.h).
+ATTN_EXPR_BOOL = 1
+ATTN_EXPR_INT = 2
+ATTN_EXPR_FLOAT = 3
+ATTN_EXPR_MASK = 1
+ATTN_EXPR_SCORE = 2
+ATTN_EXPR_MAX_ARITY = 4  # the largest rank of an aux tensor
+ATTN_PROBLEM_MAX_AUX = 16
+
 
 class AttnOption(Structure):
     _fields_ = [("key", c_char_p), ("value", c_char_p)]
@@ -124,6 +134,26 @@ class AttnPluginApiHead(Structure):
         ("name", c_char_p),
         ("version", c_char_p),
         ("description", c_char_p),
+    ]
+
+
+class AttnExprAux(Structure):
+    """attn_expr_aux: an aux tensor an expression may read, as declared to attn_expr_parse."""
+
+    _fields_ = [("name", c_char_p), ("type", c_int32), ("rank", c_int32)]
+
+
+class AttnExpr(Structure):
+    """attn_expr, a parsed expression.  Python only holds pointers to those libattn allocates
+    (attn_expr_parse / attn_expr_free); the mirror is here for tests/test_abi.py."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("node_count", c_uint32),
+        ("nodes", c_void_p),
+        ("text", c_char_p),
+        ("aux_count", c_uint32),
+        ("aux", POINTER(AttnExprAux)),
     ]
 
 
@@ -156,6 +186,13 @@ class AttnProblem(Structure):
         ("dropout_offset", c_uint32),
         ("dropout_seed", c_uint64),
         ("stream", c_uint64),
+        # ABI 1.2: programmable masks and scores (SPEC.md "Expressions").
+        ("mask_mod", c_void_p),  # const attn_expr *
+        ("score_mod", c_void_p),  # const attn_expr *
+        ("aux", POINTER(DLTensor)),
+        ("aux_names", POINTER(c_char_p)),
+        ("aux_count", c_uint32),
+        ("reserved1", c_uint32),
     ]
 
 
@@ -261,6 +298,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             ],
         ),
         "attn_selection_report_free": (None, [POINTER(AttnSelectionReport)]),
+        "attn_expr_parse": (c_int32, [c_char_p, c_int32, POINTER(AttnExprAux), c_uint32, POINTER(c_void_p), err]),
+        "attn_expr_free": (None, [c_void_p]),
     }
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)

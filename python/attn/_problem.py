@@ -10,10 +10,11 @@ from __future__ import annotations
 import ctypes
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
-from . import _arrays, _errors, _lib
+from . import _arrays, _errors, _expr, _lib
 from ._dlpack import View, device_name, dlpack_device
 
 _MAIN_DTYPES = ("float32", "float16", "bfloat16")
@@ -32,8 +33,9 @@ class Synaptic:
 
 
 class Prepared:
-    """A problem ready for libattn: the struct, the views it points into (kept alive with it),
-    and the outputs to hand back."""
+    """A problem ready for libattn: the struct, the views it points into and everything else it
+    points at (parsed expressions, arrays of the struct's pointers), kept alive with it, and the
+    outputs to hand back."""
 
     def __init__(self) -> None:
         self.problem = _lib.AttnProblem()
@@ -88,6 +90,9 @@ def build(
     scale: Optional[float],
     return_lse: bool,
     layout: str,
+    mask_mod: Optional[str] = None,
+    score_mod: Optional[str] = None,
+    aux: Optional[Mapping[str, Any]] = None,
 ) -> Prepared:
     """Checks every argument, allocates the outputs and fills an attn_problem."""
     if layout not in _LAYOUTS:
@@ -135,7 +140,8 @@ def build(
     pr.causal = 1 if causal else 0
     pr.stream = stream
 
-    def aux(value: Any, argname: str, dtype: str, shape: Tuple[int, ...], what: str) -> _lib.DLTensor:
+    # The small inputs of fixed dtype and shape (lengths, ids, slopes, weights), converted if need be.
+    def small_input(value: Any, argname: str, dtype: str, shape: Tuple[int, ...], what: str) -> _lib.DLTensor:
         try:
             array = library.asarray(q, value, dtype)
         except (TypeError, ValueError, RuntimeError, OverflowError) as e:
@@ -161,12 +167,12 @@ def build(
             if argname == "prefix_len" and x < 0:
                 raise ValueError(f"prefix_len: prefix_len[{b}] = {x} is negative")
         host[argname] = values
-        setattr(pr, argname, aux(value, argname, "int32", (B,), "int32 [B]"))
+        setattr(pr, argname, small_input(value, argname, "int32", (B,), "int32 [B]"))
     if doc_q is not None or doc_k is not None:
         if doc_q is None or doc_k is None:
             raise ValueError("doc_q, doc_k: document ids need both doc_q [B, Tq] and doc_k [B, Tk]")
-        pr.doc_q = aux(doc_q, "doc_q", "int32", (B, Tq), "int32 [B, Tq] document ids")
-        pr.doc_k = aux(doc_k, "doc_k", "int32", (B, Tk), "int32 [B, Tk] document ids")
+        pr.doc_q = small_input(doc_q, "doc_q", "int32", (B, Tq), "int32 [B, Tq] document ids")
+        pr.doc_k = small_input(doc_k, "doc_k", "int32", (B, Tk), "int32 [B, Tk] document ids")
 
     if window is None:
         pr.window_left, pr.window_right = -1, -1
@@ -177,6 +183,12 @@ def build(
         pr.window_right = _check_int("window[1]", window[1], -1, 2**31 - 1)
 
     modifiers = [n for n, x in (("softcap", softcap), ("alibi_slopes", alibi_slopes), ("synaptic", synaptic)) if x is not None]
+    if score_mod is not None and modifiers:
+        raise ValueError(
+            f"score_mod, {modifiers[0]}: score_mod replaces the built-in score modifiers; write {modifiers[0]} into the "
+            "expression (softcap c is 'c * tanh(score / c)', ALiBi 'score - slopes[h] * abs(q_idx - kv_idx)' with an "
+            "aux tensor 'slopes'; SPEC.md, \"Expressions\")"
+        )
     if len(modifiers) > 1:
         raise ValueError(f"{', '.join(modifiers)}: at most one score modifier per call (SPEC.md), got {len(modifiers)}")
     pr.modifier = _lib.ATTN_MOD_NONE
@@ -186,7 +198,7 @@ def build(
         pr.modifier, pr.softcap = _lib.ATTN_MOD_SOFTCAP, float(softcap)
     elif alibi_slopes is not None:
         pr.modifier = _lib.ATTN_MOD_ALIBI
-        pr.alibi_slopes = aux(alibi_slopes, "alibi_slopes", "float32", (Hq,), "float32 [Hq] slopes")
+        pr.alibi_slopes = small_input(alibi_slopes, "alibi_slopes", "float32", (Hq,), "float32 [Hq] slopes")
     elif synaptic is not None:
         syn = synaptic if isinstance(synaptic, Synaptic) else Synaptic(synaptic)
         for name, value in (("lam", syn.lam), ("eps", syn.eps), ("beta", syn.beta)):
@@ -194,7 +206,9 @@ def build(
                 raise ValueError(f"synaptic.{name}: expected a finite number, got {value!r}")
         pr.modifier = _lib.ATTN_MOD_SYNAPTIC
         pr.synaptic_lambda, pr.synaptic_eps, pr.synaptic_beta = float(syn.lam), float(syn.eps), float(syn.beta)
-        pr.synaptic_w = aux(syn.w, "synaptic.w", "float32", (B, Hq, Tk), "float32 [B, Hq, Tk] weights")
+        pr.synaptic_w = small_input(syn.w, "synaptic.w", "float32", (B, Hq, Tk), "float32 [B, Hq, Tk] weights")
+
+    _set_expressions(p, library, dlpack_stream, mask_mod, score_mod, aux)
 
     if scale is None:
         pr.scale = 0.0  # the ABI's "default": 1/sqrt(D)
@@ -228,3 +242,66 @@ def build(
         )
     _errors.raise_for(status, err)
     return p
+
+
+def _aux_view(p: Prepared, library: _arrays.Library, dlpack_stream: Optional[int], name: str, tensor: Any) -> View:
+    """One aux tensor, read in place: q's library, on q's device, of a dtype an expression reads."""
+    argname = f"aux[{name!r}]"
+    if _arrays.library_of(tensor, argname) is not library:
+        kind = f"{type(tensor).__module__}.{type(tensor).__name__}"
+        raise TypeError(f"{argname}: expected a {library.name} tensor like q, got {kind}")
+    device = dlpack_device(tensor, argname)
+    if device != p.device:
+        raise ValueError(f"{argname}: expected a tensor on q's device {device_name(p.device)}, got {device_name(device)}")
+    view = p.add(library.readable(tensor, argname), argname, dlpack_stream)
+    if view.dtype not in _expr.AUX_TYPES:
+        raise TypeError(f"{argname}: expected dtype {_expr.AUX_DTYPES_TEXT}, got {view.dtype}")
+    if view.ndim > _lib.ATTN_EXPR_MAX_ARITY:
+        raise ValueError(f"{argname}: expected a tensor of rank 0 to {_lib.ATTN_EXPR_MAX_ARITY}, got shape {list(view.shape)}")
+    return view
+
+
+def _set_expressions(
+    p: Prepared,
+    library: _arrays.Library,
+    dlpack_stream: Optional[int],
+    mask_mod: Optional[str],
+    score_mod: Optional[str],
+    aux: Optional[Mapping[str, Any]],
+) -> None:
+    """mask_mod and score_mod, parsed with every aux tensor declared (its dtype gives the type,
+    its rank the rank), and the aux tensors, zero-copy."""
+    if aux is not None and not isinstance(aux, Mapping):
+        raise TypeError(f"aux: expected a mapping of names to tensors (a dict), got {type(aux).__name__}")
+    tensors = dict(aux or {})
+    if tensors and mask_mod is None and score_mod is None:
+        raise ValueError("aux: given without mask_mod or score_mod (only an expression reads aux tensors)")
+    if len(tensors) > _lib.ATTN_PROBLEM_MAX_AUX:
+        raise ValueError(f"aux: at most {_lib.ATTN_PROBLEM_MAX_AUX} tensors, got {len(tensors)}")
+    names: List[bytes] = []
+    dltensors: List[_lib.DLTensor] = []
+    declared: List[Tuple[str, int, int]] = []
+    for name, tensor in tensors.items():
+        _expr.check_aux_name(name)
+        view = _aux_view(p, library, dlpack_stream, name, tensor)
+        dl = view.dltensor()
+        if view.dtype == "bool":
+            dl.dtype = _lib.DLDataType(_lib.KDL_UINT, 8, 1)  # the same bytes, 0 or 1: libattn reads a bool as uint8
+        names.append(name.encode("ascii"))
+        dltensors.append(dl)
+        declared.append((name, _expr.AUX_TYPES[view.dtype], view.ndim))
+
+    pr = p.problem
+    for argname, text in (("mask_mod", mask_mod), ("score_mod", score_mod)):
+        if text is None:
+            continue
+        expression = _expr.parse(text, argname, tuple(declared))
+        p.keep.append(expression)  # freed with the problem, never before
+        setattr(pr, argname, expression.pointer)
+    if tensors:
+        table = (_lib.DLTensor * len(dltensors))(*dltensors)
+        name_table = (ctypes.c_char_p * len(names))(*names)
+        p.keep.extend((table, name_table, names))  # what the struct's pointers point into
+        pr.aux = ctypes.cast(table, ctypes.POINTER(_lib.DLTensor))
+        pr.aux_names = ctypes.cast(name_table, ctypes.POINTER(ctypes.c_char_p))
+        pr.aux_count = len(dltensors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _backends, _errors, _lib, _problem
 from ._dlpack import device_name
@@ -104,6 +104,9 @@ def attention(
     scale: Optional[float] = None,
     return_lse: bool = False,
     layout: str = "bhtd",
+    mask_mod: Optional[str] = None,
+    score_mod: Optional[str] = None,
+    aux: Optional[Mapping[str, Any]] = None,
     backend: str = "auto",
     config: Optional[_backends.PathLike] = None,
 ) -> Any:
@@ -114,6 +117,10 @@ def attention(
     Returns O, in q's layout, allocated by q's library on q's device; with return_lse=True,
     (O, LSE) with LSE float32 [B, Hq, Tq] (natural log; -inf for a row with no visible key).
 
+    mask_mod and score_mod are expressions (SPEC.md, "Expressions"), e.g. mask_mod="kv_idx <=
+    q_idx" or score_mod="score + bias[h][clamp(q_idx - kv_idx, 0, 15)]"; `aux` names the tensors
+    they read ({"bias": table}): float32, int32 or bool / uint8, on q's device, read in place.
+
     backend="auto" takes the first backend of the config's priority list that accepts the
     problem; a name takes that backend or raises Unsupported with its reason.
     """
@@ -121,7 +128,8 @@ def attention(
     p = _problem.build(
         q, k, v, causal=causal, q_len=q_len, kv_len=kv_len, window=window, doc_q=doc_q, doc_k=doc_k,
         prefix_len=prefix_len, softcap=softcap, alibi_slopes=alibi_slopes, synaptic=synaptic, dropout_p=dropout_p,
-        seed=seed, offset=offset, scale=scale, return_lse=return_lse, layout=layout,
+        seed=seed, offset=offset, scale=scale, return_lse=return_lse, layout=layout, mask_mod=mask_mod,
+        score_mod=score_mod, aux=aux,
     )
     chosen, reasons = _choose(cfg, backend, p)
     if chosen is None:
@@ -152,6 +160,7 @@ def check(
     defaults: Dict[str, Any] = dict(
         causal=False, q_len=None, kv_len=None, window=None, doc_q=None, doc_k=None, prefix_len=None, softcap=None,
         alibi_slopes=None, synaptic=None, dropout_p=0.0, seed=0, offset=0, scale=None, return_lse=False, layout="bhtd",
+        mask_mod=None, score_mod=None, aux=None,
     )
     unknown = sorted(set(options) - set(defaults))
     if unknown:

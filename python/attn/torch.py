@@ -23,10 +23,11 @@ PyTorch, and inside the package `attn.torch` is this module.
 """
 
 import math
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 
+from . import _expr
 from . import api as _api
 from ._problem import Synaptic
 
@@ -37,6 +38,23 @@ __all__ = ["attention", "sdpa_like"]
 
 _LAYOUTS = ("bhtd", "bthd")
 _U64 = 2**64
+
+
+# The op's schema has no list of strings: the names of the aux tensors travel as one string,
+# comma-separated (each name is an identifier, so no name holds a comma).
+_AUX_SEPARATOR = ","
+
+
+def _aux_mapping(aux: Optional[List[torch.Tensor]], aux_names: str) -> Optional[Dict[str, torch.Tensor]]:
+    """The op's aux tensors and names as attn.attention's `aux` mapping."""
+    tensors = list(aux or [])
+    names = aux_names.split(_AUX_SEPARATOR) if aux_names else []
+    if len(names) != len(tensors):
+        raise ValueError(f"aux_names: {len(names)} names ({aux_names!r}) for {len(tensors)} aux tensors")
+    if len(set(names)) != len(names):
+        raise ValueError(f"aux_names: a name is given twice in {aux_names!r}")
+    # Read through detached aliases, as the other inputs (there is no backward).
+    return {name: t.detach() for name, t in zip(names, tensors)} if tensors else None
 
 
 # The schema is inferred from these annotations: this module must not use
@@ -68,6 +86,10 @@ def _attention_op(
     layout: str,
     backend: str,
     config: Optional[str],
+    mask_mod: Optional[str] = None,
+    score_mod: Optional[str] = None,
+    aux: Optional[List[torch.Tensor]] = None,
+    aux_names: str = "",
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     # Below autograd, inputs may still carry requires_grad; attn.attention (and DLPack export)
     # would refuse them, and nothing here records a gradient, so read them through detached
@@ -83,7 +105,8 @@ def _attention_op(
         q.detach(), k.detach(), v.detach(), causal=causal, q_len=d(q_len), kv_len=d(kv_len), window=window,
         doc_q=d(doc_q), doc_k=d(doc_k), prefix_len=d(prefix_len), softcap=softcap, alibi_slopes=d(alibi_slopes),
         synaptic=synaptic, dropout_p=dropout_p, seed=seed % _U64, offset=offset, scale=scale,
-        return_lse=return_lse, layout=layout, backend=backend, config=config,
+        return_lse=return_lse, layout=layout, mask_mod=mask_mod, score_mod=score_mod,
+        aux=_aux_mapping(aux, aux_names), backend=backend, config=config,
     )
     if return_lse:
         return out[0], out[1]
@@ -98,7 +121,8 @@ def _attention_fake(
     doc_k: Optional[torch.Tensor], prefix_len: Optional[torch.Tensor], softcap: Optional[float],
     alibi_slopes: Optional[torch.Tensor], synaptic_w: Optional[torch.Tensor], synaptic_lam: float,
     synaptic_eps: float, synaptic_beta: float, dropout_p: float, seed: int, offset: int, scale: Optional[float],
-    return_lse: bool, layout: str, backend: str, config: Optional[str],
+    return_lse: bool, layout: str, backend: str, config: Optional[str], mask_mod: Optional[str] = None,
+    score_mod: Optional[str] = None, aux: Optional[List[torch.Tensor]] = None, aux_names: str = "",
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     # What attn.attention allocates: O in q's layout, contiguous, q's dtype and device; LSE
     # float32 [B, Hq, Tq].  The shape checks that decide these shapes are repeated so that a
@@ -179,12 +203,17 @@ def attention(
     scale: Optional[float] = None,
     return_lse: bool = False,
     layout: str = "bhtd",
+    mask_mod: Optional[str] = None,
+    score_mod: Optional[str] = None,
+    aux: Optional[Mapping[str, torch.Tensor]] = None,
     backend: str = "auto",
     config: Optional[str] = None,
 ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
     """attn.attention (same arguments, same SPEC.md semantics) through the `attn::attention`
     custom op: traceable by torch.compile(fullgraph=True).  Torch tensors only; lists of
-    lengths, ids and slopes are turned into tensors on q's device.  `config` is a path string."""
+    lengths, ids and slopes are turned into tensors on q's device.  `config` is a path string.
+    mask_mod and score_mod are strings of the op (constants of a compiled graph); `aux` tensors
+    travel as a list of tensors and their names as one comma-separated string."""
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: attn.torch takes torch.Tensor, got {type(t).__name__} (attn.attention takes numpy too)")
@@ -201,6 +230,10 @@ def attention(
     lam, eps, beta = (Synaptic.lam, Synaptic.eps, Synaptic.beta) if syn is None else (syn.lam, syn.eps, syn.beta)
     if config is not None:
         config = str(config)  # the op's schema takes a str; os.PathLike is converted here
+    for argname, text in (("mask_mod", mask_mod), ("score_mod", score_mod)):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{argname}: expected an expression (str), got {type(text).__name__}")
+    aux_tensors, aux_names = _aux_lists(aux)
     o, lse = torch.ops.attn.attention(
         q, k, v, bool(causal), _int32(q_len, q, "q_len"), _int32(kv_len, q, "kv_len"), int(window[0]), int(window[1]),
         _int32(doc_q, q, "doc_q"), _int32(doc_k, q, "doc_k"), _int32(prefix_len, q, "prefix_len"),
@@ -208,9 +241,22 @@ def attention(
         float(lam), float(eps), float(beta), float(dropout_p),
         # torch's int is int64: a uint64 seed travels as its two's complement and comes back.
         seed - _U64 if seed >= 2**63 else seed, int(offset), None if scale is None else float(scale),
-        bool(return_lse), layout, backend, config,
+        bool(return_lse), layout, backend, config, mask_mod, score_mod, aux_tensors, aux_names,
     )
     return (o, lse) if return_lse else o
+
+
+def _aux_lists(aux: Optional[Mapping[str, torch.Tensor]]) -> Tuple[Optional[List[torch.Tensor]], str]:
+    """attention()'s `aux` mapping as the op takes it: the tensors, and their names as one string."""
+    if aux is None:
+        return None, ""
+    if not isinstance(aux, Mapping):
+        raise TypeError(f"aux: expected a mapping of names to tensors (a dict), got {type(aux).__name__}")
+    for name, t in aux.items():
+        _expr.check_aux_name(name)
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"aux[{name!r}]: attn.torch takes torch.Tensor, got {type(t).__module__}.{type(t).__name__}")
+    return list(aux.values()), _AUX_SEPARATOR.join(aux)
 
 
 def _op_output(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **options: Any) -> torch.Tensor:
@@ -243,9 +289,10 @@ def sdpa_like(
     - is_causal=True is SPEC.md's bottom-right alignment: query i sits at position Tk - Tq + i,
       so a chunk of new queries sees the whole cached prefix.  torch's is_causal is top-left
       (query i sees keys 0..i) when Tq != Tk; the two agree when Tq == Tk.
-    - attn_mask must be None: libattn's ABI has no arbitrary masks yet (SPEC.md's visibility
-      rules are lengths, causality, windows, document ids and prefix-LM; use attn.torch.attention
-      for those).  A mask is refused with NotImplementedError, never ignored.
+    - attn_mask must be None: sdpa_like takes no mask yet.  attn.torch.attention has SPEC.md's
+      visibility rules (lengths, causality, windows, document ids, prefix-LM) and mask_mod /
+      score_mod, which read a mask tensor through `aux`.  A mask is refused with
+      NotImplementedError, never ignored.
     - dropout_p > 0 drops entries with SPEC.md's Philox stream, keyed by `seed` and `offset`
       (keyword-only, default 0), not with torch's RNG: torch.manual_seed has no effect, and two
       calls with the same seed and offset drop the same entries.
@@ -254,8 +301,10 @@ def sdpa_like(
     """
     if attn_mask is not None:
         raise NotImplementedError(
-            "attn_mask: libattn has no arbitrary (boolean or additive) masks in its ABI yet; pass attn_mask=None "
-            "and is_causal (bottom-right), or use attn.torch.attention's q_len/kv_len, window, doc_q/doc_k, prefix_len"
+            "attn_mask: sdpa_like takes no (boolean or additive) mask yet; pass attn_mask=None and is_causal "
+            "(bottom-right), or use attn.torch.attention's q_len/kv_len, window, doc_q/doc_k, prefix_len, or "
+            "mask_mod / score_mod with the mask as an aux tensor (mask_mod=\"m[b][h][q_idx - (Tk - Tq)][kv_idx]\", "
+            "aux={\"m\": attn_mask} for a boolean [B, H, Tq, Tk] mask)"
         )
     if q.dim() not in (3, 4) or k.dim() != q.dim() or v.dim() != q.dim():
         raise ValueError(

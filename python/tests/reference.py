@@ -25,7 +25,11 @@ def attention(
     alibi_slopes: Optional[np.ndarray] = None,
     synaptic: Optional[Tuple[np.ndarray, float, float, float]] = None,
     scale: Optional[float] = None,
+    mask: Optional[np.ndarray] = None,
+    bias: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
+    """mask (bool [B, Hq, Tq, Tk]) is ANDed into the visibility rules, as a mask_mod is; bias
+    (float [B, Hq, Tq, Tk]) is added to the scaled score, as score_mod="score + ..." is."""
     q, k, v = (np.asarray(t, dtype=np.float64) for t in (q, k, v))
     B, Hq, Tq, D = q.shape
     Hkv, Tk, Dv = k.shape[1], k.shape[2], v.shape[3]
@@ -62,8 +66,10 @@ def attention(
                 w, lam, eps, beta = synaptic
                 sig = 1.0 / (1.0 + np.exp(-s))
                 s = s + lam * np.log(np.asarray(w, np.float64)[b, h][None, :] * sig + eps) - beta * np.abs(pos - j) / max(1, kl)
+            if bias is not None:
+                s = s + np.asarray(bias, np.float64)[b, h]
             for row in range(Tq):
-                vis = visible[row]
+                vis = visible[row] if mask is None else visible[row] & np.asarray(mask, bool)[b, h, row]
                 if not vis.any():
                     continue
                 m = s[row][vis].max()

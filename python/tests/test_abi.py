@@ -21,6 +21,8 @@ STRUCTS = {
     _lib.DLManagedTensor: "DLManagedTensor",
     _lib.AttnOption: "attn_option",
     _lib.AttnProblem: "attn_problem",
+    _lib.AttnExprAux: "attn_expr_aux",
+    _lib.AttnExpr: "attn_expr",
     _lib.AttnError: "attn_error",
     _lib.AttnBackendSpec: "attn_backend_spec",
     _lib.AttnConfig: "attn_config",

@@ -171,7 +171,7 @@ def test_sdpa_like_matches_torch_sdpa(backend: str) -> None:
 
 def test_sdpa_like_refusals() -> None:
     q, k, v = qkv(Hq=8, Hkv=2)
-    with pytest.raises(NotImplementedError, match="attn_mask: libattn has no arbitrary"):
+    with pytest.raises(NotImplementedError, match="attn_mask: sdpa_like takes no"):
         attn.torch.sdpa_like(q, k, v, attn_mask=bottom_right_mask(5, 12), enable_gqa=True)
     with pytest.raises(ValueError, match="pass enable_gqa=True"):
         attn.torch.sdpa_like(q, k, v)
