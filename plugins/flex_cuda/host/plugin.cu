@@ -434,6 +434,9 @@ static const attn_plugin_api fc_api = {
     .copy_to_host = fc_copy_to_host,
     .synchronize = fc_synchronize,
     .describe = fc_describe,
+    /* ABI 1.2: no mask_mod / score_mod yet (libattn answers "not implemented" for us).  Listed
+     * even so: C++ warns about a designated initializer list that leaves a member out. */
+    .reads = 0,
 };
 
 ATTN_PLUGIN_ENTRY(fc_api)
