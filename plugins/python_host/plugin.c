@@ -195,9 +195,9 @@ static void py_destroy(void *backend) {
     free(self);
 }
 
-/* check and run share host_glue's Host._check: run refuses exactly what check refuses. */
-static attn_status py_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
-    const python_backend *self = backend;
+/* Host.<method>(problem) under the GIL: the problem described to Python, the call, its status. */
+static attn_status call_with_problem(const python_backend *self, const char *method, const attn_problem *problem,
+                                     char *msg, uint32_t msg_cap) {
     PyGILState_STATE gil = py.PyGILState_Ensure();
     attn_status st;
     PyObject *fields = problem_fields(problem);
@@ -205,11 +205,16 @@ static attn_status py_check(void *backend, const attn_problem *problem, char *ms
         py_error_message("python_host: cannot describe the problem to Python", msg, msg_cap);
         st = ATTN_E_INTERNAL;
     } else {
-        st = call_host(self, "check", fields, msg, msg_cap);
+        st = call_host(self, method, fields, msg, msg_cap);
         py.Py_DecRef(fields);
     }
     py.PyGILState_Release(gil);
     return st;
+}
+
+/* check and run share host_glue's Host._check: run refuses exactly what check refuses. */
+static attn_status py_check(void *backend, const attn_problem *problem, char *msg, uint32_t msg_cap) {
+    return call_with_problem(backend, "check", problem, msg, msg_cap);
 }
 
 /* After a run that said it succeeded: every element of O and LSE must have been written. */
@@ -238,17 +243,7 @@ static attn_status py_run(void *backend, const attn_problem *problem, char *msg,
     const python_backend *self = backend;
     output_guard_fill(&problem->o);
     output_guard_fill(&problem->lse);
-    PyGILState_STATE gil = py.PyGILState_Ensure();
-    attn_status st;
-    PyObject *fields = problem_fields(problem);
-    if (!fields) {
-        py_error_message("python_host: cannot describe the problem to Python", msg, msg_cap);
-        st = ATTN_E_INTERNAL;
-    } else {
-        st = call_host(self, "run", fields, msg, msg_cap);
-        py.Py_DecRef(fields);
-    }
-    py.PyGILState_Release(gil);
+    attn_status st = call_with_problem(self, "run", problem, msg, msg_cap);
     if (st == ATTN_OK) st = check_written(self, problem, msg, msg_cap);
     return st;
 }
